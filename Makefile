@@ -1,0 +1,41 @@
+# Two commands for a newcomer (see README.md):
+#   make book   - install everything into .venv and build the rendered book (executes every notebook)
+#   make test   - install everything into .venv and run the whole test suite
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+JOBS ?= 2
+export TF_CPP_MIN_LOG_LEVEL := 3
+export TF_ENABLE_ONEDNN_OPTS := 0
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+
+.PHONY: setup book test lint exercises lab clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -r requirements.txt
+	$(BIN)/python -m pip install --no-deps -e .
+	touch $@
+
+book: $(STAMP)
+	$(BIN)/jupyter-book build . -W -n --keep-going
+
+test: $(STAMP)
+	@# pytest exits 5 when it collects no test: say so and fail loudly instead of passing silently.
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile --nbval-lax -p no:randomly tests book exercises solutions; \
+	rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests: the suite is empty" >&2; fi; exit $$rc
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab
+
+clean:
+	rm -rf _build

@@ -1,0 +1,183 @@
+"""Probes against independent references: finite differences and hand-written tapes."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from vgrad_course import data, models, probes, training
+
+
+def _tiny_mlp(loss="mse"):
+    model = models.build_mlp(2, 5, input_dim=3, output_dim=2, activation="tanh", seed=1)
+    model.compile(optimizer="sgd", loss=loss)
+    return model
+
+
+def _batch(n=8, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, 3)).astype(np.float32), rng.normal(size=(n, 2)).astype(np.float32)
+
+
+def _loss_value(model, x, y):
+    return float(keras.ops.mean(keras.losses.mean_squared_error(y, model(x, training=True))))
+
+
+def test_layer_grad_norms_match_finite_differences():
+    model = _tiny_mlp()
+    x, y = _batch()
+    norms = probes.layer_grad_norms(model, x, y)
+    assert list(norms) == [v.path for v in model.trainable_variables]
+    eps = 1e-2
+    for v in model.trainable_variables:
+        base = v.numpy().astype(np.float64)
+        fd = np.zeros_like(base)
+        for idx in np.ndindex(base.shape):
+            for sign in (+1, -1):
+                w = base.copy()
+                w[idx] += sign * eps
+                v.assign(w.astype(np.float32))
+                fd[idx] += sign * _loss_value(model, x, y) / (2 * eps)
+        v.assign(base.astype(np.float32))
+        assert norms[v.path] == pytest.approx(np.linalg.norm(fd), rel=2e-3, abs=1e-5), v.path
+
+
+def test_layer_grad_norms_match_analytic_linear_regression():
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, name="lin")])
+    x, _ = _batch()
+    y = np.ones((len(x), 1), np.float32)
+    w, b = model.get_layer("lin").get_weights()
+    residual = x @ w + b - y
+    grad_w = 2 * x.T @ residual / len(x)
+    grad_b = 2 * residual.mean(axis=0)
+    norms = probes.layer_grad_norms(model, x, y, loss="mse")
+    layer = model.get_layer("lin")
+    assert norms[layer.kernel.path] == pytest.approx(np.linalg.norm(grad_w), rel=1e-5)
+    assert norms[layer.bias.path] == pytest.approx(np.linalg.norm(grad_b), rel=1e-5)
+
+
+def test_layer_grad_norms_use_training_mode_and_regularisation():
+    # Dropout is active in training mode: the probe must differ from inference-mode grads.
+    inputs = keras.Input((3,))
+    h = keras.layers.Dense(
+        4, kernel_regularizer=keras.regularizers.L2(10.0), name="d", kernel_initializer="ones"
+    )(inputs)
+    out = keras.layers.Dense(1, name="o")(h)
+    model = keras.Model(inputs, out)
+    model.compile(optimizer="sgd", loss="mse")
+    x, _ = _batch()
+    y = np.zeros((len(x), 1), np.float32)
+    with tf.GradientTape() as tape:
+        pred = model(x, training=True)
+        loss = keras.ops.mean(keras.losses.mean_squared_error(y, pred)) + keras.ops.sum(
+            model.losses
+        )
+    ref = tape.gradient(loss, model.trainable_variables)
+    norms = probes.layer_grad_norms(model, x, y)
+    for v, g in zip(model.trainable_variables, ref, strict=True):
+        assert norms[v.path] == pytest.approx(float(tf.norm(g)), rel=1e-5)
+    assert norms["d/kernel"] > 10  # the L2 penalty dominates: it was included
+
+
+def test_layer_grad_norms_without_loss_raises_clear_error():
+    model = models.build_mlp(1, 4, input_dim=3, output_dim=2)
+    x, y = _batch()
+    with pytest.raises(ValueError, match="compile"):
+        probes.layer_grad_norms(model, x, y)
+    assert probes.layer_grad_norms(model, x, y, loss="mse")
+
+
+def test_layer_grad_norms_batch_mismatch_raises():
+    model = _tiny_mlp()
+    x, y = _batch()
+    with pytest.raises(ValueError, match="batch size"):
+        probes.layer_grad_norms(model, x, y[:3])
+
+
+def _tiny_rnn():
+    model = models.build_rnn("simple", 4, seq_len=6, input_dim=2, seed=3)
+    model.compile(optimizer="sgd", loss="mse")
+    return model
+
+
+def test_input_grad_norms_match_finite_differences():
+    model = _tiny_rnn()
+    x, y = data.adding_problem(3, 6, seed=0)
+    norms = probes.input_grad_norms(model, x, y)
+    assert norms.shape == (6,)
+
+    def loss_at(xv):
+        pred = model(xv, training=True)
+        return float(keras.ops.mean(keras.losses.mean_squared_error(y, pred)))
+
+    eps = 1e-2
+    fd = np.zeros(x.shape)
+    for idx in np.ndindex(x.shape):
+        for sign in (+1, -1):
+            xp = x.astype(np.float64).copy()
+            xp[idx] += sign * eps
+            fd[idx] += sign * loss_at(xp.astype(np.float32)) / (2 * eps)
+    expected = np.linalg.norm(fd, axis=-1).mean(axis=0)
+    np.testing.assert_allclose(norms, expected, rtol=5e-3, atol=1e-6)
+
+
+def test_input_grad_norms_equal_per_step_loop():
+    model = _tiny_rnn()
+    x, y = data.adding_problem(16, 6, seed=1)
+    ours = probes.input_grad_norms(model, x, y)
+    # Independent reference: the naive method, one tape per time step.
+    naive = []
+    for t in range(x.shape[1]):
+        xt = tf.constant(x)
+        with tf.GradientTape() as tape:
+            tape.watch(xt)
+            loss = keras.ops.mean(keras.losses.mean_squared_error(y, model(xt, training=True)))
+        g = tape.gradient(loss, xt)[:, t, :]
+        naive.append(float(tf.reduce_mean(tf.norm(g, axis=-1))))
+    np.testing.assert_allclose(ours, naive, rtol=1e-5)
+
+
+def test_input_grad_norms_rejects_non_sequences():
+    model = _tiny_mlp()
+    x, y = _batch()
+    with pytest.raises(ValueError, match=r"\(batch, seq_len, features\)"):
+        probes.input_grad_norms(model, x, y)
+
+
+def test_activation_stats_against_numpy():
+    model = models.build_mlp(3, 16, input_dim=3, output_dim=2, activation="tanh", seed=0)
+    x, _ = _batch(64)
+    stats = probes.activation_stats(model, x)
+    assert list(stats) == ["act_1", "act_2", "act_3"]
+    feats = keras.Model(model.inputs, model.get_layer("act_2").output)(x).numpy()
+    assert stats["act_2"].mean == pytest.approx(feats.mean(), abs=1e-6)
+    assert stats["act_2"].std == pytest.approx(feats.std(), rel=1e-5)
+    assert stats["act_2"].saturated == pytest.approx((np.abs(feats) > 0.97).mean())
+
+
+def test_saturation_mask_definitions():
+    a = np.array([-0.99, -0.5, 0.0, 0.98])
+    np.testing.assert_array_equal(probes.saturation_mask(a, "tanh"), [True, False, False, True])
+    s = np.array([0.01, 0.5, 0.99])
+    np.testing.assert_array_equal(probes.saturation_mask(s, "sigmoid"), [True, False, True])
+    r = np.array([0.0, 0.0, 2.0])
+    np.testing.assert_array_equal(probes.saturation_mask(r, "relu"), [True, True, False])
+    assert not probes.saturation_mask(r, "linear").any()
+
+
+def test_saturated_sigmoid_network_is_detected():
+    model = models.build_mlp(
+        2, 32, input_dim=3, output_dim=2, activation="sigmoid", initializer=5.0
+    )
+    x, _ = _batch(128)
+    stats = probes.activation_stats(model, 10 * x)
+    assert stats["act_1"].saturated > 0.5
+
+
+def test_hidden_kernel_norms_are_in_depth_order():
+    model = models.build_mlp(4, 8, input_dim=3, output_dim=2, activation="sigmoid")
+    x, _ = _batch(32)
+    y = np.zeros(32, np.int64)
+    norms = probes.hidden_kernel_norms(model, x, y, loss=training.classification_loss())
+    full = probes.layer_grad_norms(model, x, y, loss=training.classification_loss())
+    np.testing.assert_allclose(norms, [full[f"hidden_{i}/kernel"] for i in range(1, 5)])

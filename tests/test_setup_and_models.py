@@ -1,0 +1,95 @@
+import keras
+import matplotlib
+import numpy as np
+import pytest
+
+import vgrad_course as vg
+from vgrad_course import activations, data, models, training
+
+
+def test_setup_is_idempotent_and_deterministic():
+    def run():
+        vg.setup(seed=5)
+        vg.setup(seed=5)
+        model = models.build_mlp(2, 8, input_dim=4, output_dim=1, seed=5)
+        training.compile_model(model, loss="mse", optimizer="adam", lr=1e-2)
+        x = np.random.default_rng(0).normal(size=(64, 4)).astype(np.float32)
+        y = x.sum(axis=1, keepdims=True)
+        hist = training.train(model, x, y, epochs=3, batch_size=8)
+        return hist["loss"], [w.copy() for w in model.get_weights()]
+
+    (l1, w1), (l2, w2) = run(), run()
+    np.testing.assert_array_equal(l1, l2)
+    for a, b in zip(w1, w2, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert matplotlib.rcParams["figure.facecolor"] == "white"
+
+
+def test_setup_rejects_non_integer_seed():
+    with pytest.raises(TypeError):
+        vg.setup(seed=1.5)
+
+
+def test_build_mlp_layout():
+    model = models.build_mlp(3, 16, input_dim=40, output_dim=10, batch_norm=True, residual=True)
+    names = [layer.name for layer in model.layers]
+    for i in (1, 2, 3):
+        assert {f"hidden_{i}", f"bn_{i}", f"act_{i}", f"skip_{i}"} <= set(names)
+    assert model.output_shape == (None, 10)
+
+
+@pytest.mark.parametrize("bad", [0, -2, 1.5, True])
+def test_build_mlp_rejects_bad_depth(bad):
+    with pytest.raises(ValueError):
+        models.build_mlp(bad, 8)
+
+
+def test_build_mlp_std_initializer():
+    model = models.build_mlp(1, 500, input_dim=400, initializer=0.05)
+    w = model.get_layer("hidden_1").kernel.numpy()
+    assert w.std() == pytest.approx(0.05, rel=0.02)
+
+
+@pytest.mark.parametrize("cell", models.RNN_CELLS)
+def test_build_rnn_cells(cell):
+    model = models.build_rnn(cell, 6, seq_len=7, input_dim=2)
+    x, _ = data.adding_problem(4, 7)
+    assert model(x).shape == (4, 1)
+
+
+def test_irnn_is_identity_initialised_relu():
+    model = models.build_rnn("irnn", 5, seq_len=3, input_dim=2)
+    layer = model.get_layer("rnn")
+    np.testing.assert_array_equal(layer.cell.recurrent_kernel.numpy(), np.eye(5))
+    assert layer.cell.activation is keras.activations.relu
+
+
+def test_lstm_forget_bias():
+    model = models.build_rnn("lstm", 3, seq_len=4, forget_bias=2.0)
+    bias = model.get_layer("rnn").cell.bias.numpy()
+    np.testing.assert_array_equal(bias, [0, 0, 0, 2, 2, 2, 0, 0, 0, 0, 0, 0])
+    with pytest.raises(ValueError):
+        models.build_rnn("gru", 3, forget_bias=2.0)
+    with pytest.raises(ValueError, match="cell must be one of"):
+        models.build_rnn("transformer", 3)
+
+
+def test_activation_derivatives_match_analytic():
+    z = np.linspace(-4, 4, 81)
+    s = 1 / (1 + np.exp(-z))
+    np.testing.assert_allclose(activations.derivative("sigmoid", z), s * (1 - s), atol=1e-6)
+    np.testing.assert_allclose(activations.derivative("tanh", z), 1 - np.tanh(z) ** 2, atol=1e-6)
+    np.testing.assert_allclose(activations.activate("relu", z), np.maximum(z, 0))
+    with pytest.raises(ValueError, match="unknown activation"):
+        activations.derivative("nope", z)
+
+
+def test_make_optimizer_validates():
+    with pytest.raises(ValueError):
+        training.make_optimizer("adam", lr=0)
+    with pytest.raises(ValueError):
+        training.make_optimizer("adam", clipnorm=1.0, clipvalue=1.0)
+    with pytest.raises(ValueError):
+        training.make_optimizer("lbfgs")
+    opt = training.make_optimizer("momentum", 0.1, global_clipnorm=1.0)
+    assert opt.global_clipnorm == 1.0

@@ -1,0 +1,96 @@
+"""Gradient clipping by global norm and by value (Pascanu, Mikolov & Bengio 2013)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import tensorflow as tf
+
+TensorLike = tf.Tensor | np.ndarray
+
+
+def _as_tensors(grads: Sequence[TensorLike | None], name: str) -> list[tf.Tensor | None]:
+    """Convert a list of gradients to float tensors (None entries stay None)."""
+    if isinstance(grads, tf.Tensor | np.ndarray) or not isinstance(grads, Sequence):
+        raise TypeError(f"{name} expects a list of gradient arrays, got {type(grads).__name__}")
+    out = []
+    for g in grads:
+        if g is None:
+            out.append(None)
+            continue
+        t = tf.convert_to_tensor(g)
+        if not t.dtype.is_floating:
+            t = tf.cast(t, tf.float32)
+        out.append(t)
+    return out
+
+
+def global_norm(grads: Sequence[TensorLike | None]) -> float:
+    """Return sqrt(sum_i ||g_i||^2) over all gradients (None entries are skipped).
+
+    Args:
+        grads: A list of gradient arrays.
+
+    Returns:
+        The global L2 norm as a Python float.
+
+    Used in: "Gradient clipping".
+    """
+    tensors = [t for t in _as_tensors(grads, "global_norm") if t is not None]
+    if not tensors:
+        return 0.0
+    return float(
+        tf.sqrt(tf.add_n([tf.reduce_sum(tf.square(tf.cast(t, tf.float64))) for t in tensors]))
+    )
+
+
+def clip_by_norm(grads: Sequence[TensorLike | None], max_norm: float) -> list[tf.Tensor | None]:
+    """Rescale all gradients together so their global norm is at most ``max_norm``.
+
+    The direction of the full gradient is kept: every entry is multiplied by the same
+    factor ``min(1, max_norm / global_norm)``.
+
+    Args:
+        grads: A list of gradient arrays (None entries are passed through).
+        max_norm: The largest allowed global norm (> 0).
+
+    Returns:
+        A new list of tensors; the input is not modified.
+
+    Used in: "Gradient clipping".
+    """
+    if not np.isfinite(max_norm) or max_norm <= 0:
+        raise ValueError(f"max_norm must be a positive finite number, got {max_norm}")
+    tensors = _as_tensors(grads, "clip_by_norm")
+    norm = global_norm(tensors)
+    if not np.isfinite(norm):
+        raise ValueError(
+            "the global norm of the gradients is not finite (NaN/inf): clipping cannot "
+            "repair it; lower the learning rate or find where the NaN first appears"
+        )
+    scale = 1.0 if norm <= max_norm else max_norm / norm
+    return [None if t is None else t * tf.cast(scale, t.dtype) for t in tensors]
+
+
+def clip_by_value(grads: Sequence[TensorLike | None], limit: float) -> list[tf.Tensor | None]:
+    """Clip every gradient entry to ``[-limit, limit]`` (this can change the direction).
+
+    Args:
+        grads: A list of gradient arrays (None entries are passed through).
+        limit: The largest allowed absolute value of an entry (> 0).
+
+    Returns:
+        A new list of tensors; the input is not modified.
+
+    Used in: "Gradient clipping".
+    """
+    if not np.isfinite(limit) or limit <= 0:
+        raise ValueError(f"limit must be a positive finite number, got {limit}")
+    tensors = _as_tensors(grads, "clip_by_value")
+    return [
+        None
+        if t is None
+        else tf.clip_by_value(t, -tf.cast(limit, t.dtype), tf.cast(limit, t.dtype))
+        for t in tensors
+    ]

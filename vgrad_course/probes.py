@@ -1,0 +1,282 @@
+"""Gradient and activation probes: what a practitioner measures to see gradients vanish or explode.
+
+Every probe computes the loss the way a Keras training step does (training mode, batch-mean
+loss plus regularisation losses), so the numbers are the gradients the optimizer would see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from vgrad_course.monitor import GradientMonitor
+
+__all__ = [
+    "GradientMonitor",
+    "LayerStats",
+    "activation_stats",
+    "input_grad_norms",
+    "hidden_kernel_norms",
+    "layer_grad_norms",
+    "saturation_mask",
+]
+
+LossLike = str | Callable | keras.losses.Loss | None
+
+
+def _as_batch(x: object, name: str) -> tf.Tensor:
+    """Convert ``x`` to a float32 tensor with a batch axis, or raise a clear error."""
+    try:
+        t = tf.convert_to_tensor(np.asarray(x, dtype=np.float32))
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be numeric array-like, got {type(x).__name__}") from exc
+    if t.shape.rank is None or t.shape.rank < 1 or t.shape[0] == 0:
+        raise ValueError(f"{name} must have a non-empty batch axis, got shape {tuple(t.shape)}")
+    return t
+
+
+def _loss_fn(model: keras.Model, loss: LossLike) -> Callable:
+    """Return ``f(x, y, y_pred) -> scalar`` computing the batch-mean training loss."""
+    if loss is None:
+        if getattr(model, "_compile_loss", None) is None:
+            raise ValueError(
+                f"model {model.name!r} has no compiled loss: call model.compile(loss=...) "
+                "first, or pass loss=... (e.g. loss='mse') to the probe"
+            )
+
+        def compiled(x: tf.Tensor, y: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
+            return model.compute_loss(x=x, y=y, y_pred=y_pred, training=True)
+
+        return compiled
+    loss_obj = keras.losses.get(loss) if isinstance(loss, str) else loss
+    if not callable(loss_obj):
+        raise ValueError(f"loss must be a Keras loss name or a callable, got {loss!r}")
+
+    def explicit(x: tf.Tensor, y: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
+        value = keras.ops.mean(loss_obj(y, y_pred))
+        if model.losses:
+            value = value + keras.ops.sum(model.losses)
+        return value
+
+    return explicit
+
+
+def _check_pair(model: keras.Model, x: tf.Tensor, y: tf.Tensor) -> None:
+    """Check that inputs and targets agree in batch size and the model is built."""
+    if x.shape[0] != y.shape[0]:
+        raise ValueError(f"x and y disagree in batch size: {x.shape[0]} vs {y.shape[0]}")
+    if not model.built:
+        raise ValueError("the model is not built: give it an Input or call it on data first")
+
+
+def layer_grad_norms(
+    model: keras.Model, x: object, y: object, *, loss: LossLike = None
+) -> dict[str, float]:
+    """Return the L2 norm of dL/dv for each trainable variable ``v`` of ``model``.
+
+    L is the batch-mean loss in training mode, as a training step computes it.
+
+    Args:
+        model: A built Keras model.
+        x: A batch of inputs.
+        y: The matching targets.
+        loss: A Keras loss (name or callable); None uses the model's compiled loss.
+
+    Returns:
+        ``{variable.path: norm}`` in the order of ``model.trainable_variables``.
+
+    Raises:
+        ValueError: If the model has no compiled loss and ``loss`` is None, or shapes disagree.
+
+    Used in: "Vanishing gradients", "Exploding gradients", "Diagnosing a network".
+    """
+    xt, yt = _as_batch(x, "x"), _as_batch(y, "y")
+    _check_pair(model, xt, yt)
+    loss_fn = _loss_fn(model, loss)
+    variables = model.trainable_variables
+    with tf.GradientTape() as tape:
+        y_pred = model(xt, training=True)
+        value = loss_fn(xt, yt, y_pred)
+    grads = tape.gradient(value, variables)
+    return {
+        v.path: (0.0 if g is None else float(tf.norm(g)))
+        for v, g in zip(variables, grads, strict=True)
+    }
+
+
+def input_grad_norms(
+    model: keras.Model, x: object, y: object, *, loss: LossLike = None
+) -> np.ndarray:
+    """Return, for each time step t, the batch mean of ||dL/dx_t||_2 from one backward pass.
+
+    Args:
+        model: A built sequence model taking ``(batch, seq_len, features)`` inputs.
+        x: A batch of sequences, shape ``(batch, seq_len, features)``.
+        y: The matching targets.
+        loss: A Keras loss (name or callable); None uses the model's compiled loss.
+
+    Returns:
+        float64 array of shape ``(seq_len,)``.
+
+    Raises:
+        ValueError: If ``x`` is not 3-D, or the model has no loss to differentiate.
+
+    Used in: "Recurrent networks and BPTT", "LSTM and GRU".
+    """
+    xt, yt = _as_batch(x, "x"), _as_batch(y, "y")
+    if xt.shape.rank != 3:
+        raise ValueError(
+            "input_grad_norms needs sequences shaped (batch, seq_len, features); got shape "
+            f"{tuple(xt.shape)}. For a single feature per step use x[..., None]."
+        )
+    _check_pair(model, xt, yt)
+    loss_fn = _loss_fn(model, loss)
+    with tf.GradientTape() as tape:
+        tape.watch(xt)
+        y_pred = model(xt, training=True)
+        value = loss_fn(xt, yt, y_pred)
+    grad = tape.gradient(value, xt)
+    if grad is None:
+        raise ValueError("the loss does not depend on x: is x the model's input?")
+    per_step = tf.norm(grad, axis=-1)  # (batch, seq_len)
+    return tf.reduce_mean(per_step, axis=0).numpy().astype(np.float64)
+
+
+def hidden_kernel_norms(
+    model: keras.Model, x: object, y: object, *, loss: LossLike = None
+) -> np.ndarray:
+    """Return ||dL/dW|| of each hidden layer's kernel, input side first.
+
+    Works on models from :func:`vgrad_course.models.build_mlp` (layers ``hidden_1..``).
+
+    Args:
+        model: A model whose hidden Dense layers are named ``hidden_1``, ``hidden_2``, ...
+        x: A batch of inputs.
+        y: The matching targets.
+        loss: A Keras loss; None uses the model's compiled loss.
+
+    Returns:
+        float64 array with one norm per hidden layer.
+
+    Used in: "Vanishing gradients", "Weight initialisation", "Residual connections".
+    """
+    norms = layer_grad_norms(model, x, y, loss=loss)
+    names = sorted(
+        (p for p in norms if p.startswith("hidden_") and p.endswith("/kernel")),
+        key=lambda p: int(p.split("/")[0].removeprefix("hidden_")),
+    )
+    if not names:
+        raise ValueError(f"model {model.name!r} has no layers named hidden_1, hidden_2, ...")
+    return np.array([norms[p] for p in names], dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class LayerStats:
+    """Statistics of one layer's output on a batch.
+
+    Attributes:
+        mean: Mean of the activations.
+        std: Standard deviation of the activations.
+        saturated: Fraction of units in the flat part of the activation (see
+            :func:`saturation_mask`); 0 for layers without a saturating activation.
+        activation: The name of the layer's activation function.
+    """
+
+    mean: float
+    std: float
+    saturated: float
+    activation: str
+
+
+def saturation_mask(values: np.ndarray, activation: str) -> np.ndarray:
+    """Return a boolean mask of units whose activation derivative is (nearly) zero.
+
+    ``tanh``: |a| > 0.97 (derivative < 0.06); ``sigmoid``: a < 0.015 or a > 0.985 (derivative
+    below 6% of its maximum, the same fraction); ``relu``: a == 0 (inactive unit).
+
+    Args:
+        values: Activations (outputs of the activation function).
+        activation: Name of the activation function.
+
+    Returns:
+        Boolean array of the same shape; all False for other activations.
+
+    Used in: "Vanishing gradients", "Activation functions", "Diagnosing a network".
+    """
+    a = np.asarray(values)
+    if activation == "tanh":
+        return np.abs(a) > 0.97
+    if activation == "sigmoid":
+        return (a < 0.015) | (a > 0.985)
+    if activation == "relu":
+        return a <= 0.0
+    return np.zeros(a.shape, dtype=bool)
+
+
+def _activation_name(layer: keras.layers.Layer) -> str:
+    """Return the name of a layer's activation function, or ``"linear"``."""
+    fn = getattr(layer, "activation", None)
+    if fn is None:
+        return "linear"
+    return getattr(fn, "__name__", type(fn).__name__)
+
+
+def activation_stats(
+    model: keras.Model, x: object, *, layers: list[str] | None = None
+) -> dict[str, LayerStats]:
+    """Return mean, std and saturated fraction of each layer's output on ``x``.
+
+    By default the probed layers are those with a non-linear activation (Dense or
+    recurrent layers with an ``activation`` and Activation layers), in model order.
+
+    Args:
+        model: A built functional or Sequential model.
+        x: A batch of inputs.
+        layers: Names of the layers to probe (default: every layer with a non-linear activation).
+
+    Returns:
+        ``{layer.name: LayerStats}`` in model order.
+
+    Used in: "Vanishing gradients", "Weight initialisation", "Diagnosing a network".
+    """
+    xt = _as_batch(x, "x")
+    if not model.built:
+        raise ValueError("the model is not built: give it an Input or call it on data first")
+    if layers is None:
+        chosen = [
+            layer
+            for layer in model.layers
+            if hasattr(layer, "activation") and _activation_name(layer) != "linear"
+        ]
+    else:
+        by_name = {layer.name: layer for layer in model.layers}
+        missing = [n for n in layers if n not in by_name]
+        if missing:
+            raise ValueError(f"no layers named {missing} in model {model.name!r}")
+        chosen = [by_name[n] for n in layers]
+    if not chosen:
+        raise ValueError(f"model {model.name!r} has no layers with a non-linear activation")
+    try:
+        probe = keras.Model(model.inputs, [layer.output for layer in chosen])
+    except (AttributeError, ValueError) as exc:
+        raise ValueError(
+            "activation_stats needs a functional or Sequential model with an Input"
+        ) from exc
+    outputs = probe(xt, training=False)
+    if not isinstance(outputs, list | tuple):
+        outputs = [outputs]
+    stats = {}
+    for layer, out in zip(chosen, outputs, strict=True):
+        a = keras.ops.convert_to_numpy(out)
+        name = _activation_name(layer)
+        stats[layer.name] = LayerStats(
+            mean=float(a.mean()),
+            std=float(a.std()),
+            saturated=float(saturation_mask(a, name).mean()),
+            activation=name,
+        )
+    return stats
