@@ -30,11 +30,11 @@ def _toc_files():
         for entry in entries:
             if "file" in entry:
                 files.append(entry["file"])
-            walk(entry.get("sections", []))
+            walk(entry.get("sections") or [])
 
     for part in toc.get("parts", []):
-        walk(part.get("chapters", []))
-    walk(toc.get("chapters", []))
+        walk(part.get("chapters") or [])
+    walk(toc.get("chapters") or [])
     return files
 
 
