@@ -13,7 +13,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export TF_ENABLE_ONEDNN_OPTS := 0
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: setup book test lint exercises lab clean
+.PHONY: setup book test lint exercises lab clean bench
 
 setup: $(STAMP)
 
@@ -35,6 +35,13 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# Benchmarks (see benchmarks/README.md): ratios measured in one run; slow (tens of minutes).
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_monitor.py
+	$(BIN)/python benchmarks/bench_input_grads.py
+	$(BIN)/python benchmarks/bench_book.py
+	$(BIN)/python benchmarks/bench_suite.py --workers $(JOBS)
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab

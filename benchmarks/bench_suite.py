@@ -1,0 +1,104 @@
+"""Time the whole test suite from a clean state, per notebook, against a floor.
+
+Runs the README's test command (``pytest -n 2 --dist loadfile --nbval-lax -p no:randomly
+tests book exercises solutions``) with per-test durations, after deleting pytest/bytecode
+caches, and prints:
+
+- each notebook's time (sum of its cells' setup/call/teardown, as one xdist worker ran it),
+  slowest first, then the unit tests' total;
+- the suite's wall time (target <= 8 min on 2 cores);
+- the floor: (kernel start + ``import keras``) measured here, x number of notebooks / workers,
+  and total / floor (target <= 3).
+
+Run: ``.venv/bin/python benchmarks/bench_suite.py [--workers 2]``. Takes as long as the suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from _common import machine, verdict
+
+ROOT = Path(__file__).resolve().parents[1]
+SUITE_PATHS = [p for p in ("tests", "book", "exercises", "solutions") if (ROOT / p).is_dir()]
+DURATION = re.compile(r"^\s*([0-9.]+)s\s+(setup|call|teardown)\s+(\S+?)::")
+
+
+def kernel_floor(repeats: int = 2) -> float:
+    """Median wall time (s) to start a Python kernel and run ``import keras`` in it."""
+    from jupyter_client.manager import start_new_kernel
+
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        km, kc = start_new_kernel(kernel_name="python3")
+        try:
+            reply = kc.execute_interactive("import keras", timeout=120)
+            assert reply["content"]["status"] == "ok", reply["content"]
+        finally:
+            kc.stop_channels()
+            km.shutdown_kernel(now=True)
+        times.append(time.perf_counter() - start)
+    return sorted(times)[len(times) // 2]
+
+
+def clean() -> None:
+    """Remove caches that could make the suite faster than on a fresh clone."""
+    shutil.rmtree(ROOT / ".pytest_cache", ignore_errors=True)
+    for cache in ROOT.rglob("__pycache__"):
+        if ".venv" not in cache.parts:
+            shutil.rmtree(cache, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", TF_ENABLE_ONEDNN_OPTS="0")
+    os.environ.update(TF_CPP_MIN_LOG_LEVEL="3", TF_ENABLE_ONEDNN_OPTS="0")
+    print(machine())
+    per_kernel = kernel_floor()
+    clean()
+    cmd = [sys.executable, "-m", "pytest", "-n", str(args.workers), "--dist", "loadfile"]
+    cmd += ["--nbval-lax", "-p", "no:randomly", "--durations=0", "--durations-min=0", "-q"]
+    start = time.perf_counter()
+    result = subprocess.run(cmd + SUITE_PATHS, cwd=ROOT, env=env, capture_output=True, text=True)
+    total = time.perf_counter() - start
+    per_file: dict[str, float] = defaultdict(float)
+    for line in result.stdout.splitlines():
+        match = DURATION.match(line)
+        if match:
+            per_file[match.group(3)] += float(match.group(1))
+    notebooks = {f: t for f, t in per_file.items() if f.endswith(".ipynb")}
+    unit = sum(t for f, t in per_file.items() if not f.endswith(".ipynb"))
+    print(f"{'notebook':40s} time (s)")
+    for name, t in sorted(notebooks.items(), key=lambda kv: -kv[1]):
+        print(f"{name:40s} {t:7.1f}")
+    print(f"{'unit tests (all tests/*.py)':40s} {unit:7.1f}")
+    summary = [line for line in result.stdout.splitlines() if re.search(r"passed|failed", line)]
+    print("pytest:", summary[-1].strip("= ") if summary else "no summary line", end="")
+    print(f" (exit code {result.returncode})")
+    floor = per_kernel * len(notebooks) / args.workers
+    print(f"suite wall time: {total:.0f} s = {total / 60:.1f} min on {args.workers} workers")
+    print(
+        f"floor: kernel start + import keras = {per_kernel:.1f} s x {len(notebooks)} notebooks"
+        f" / {args.workers} workers = {floor:.0f} s"
+    )
+    print(verdict("total / 8 min", total / 480.0, 1.0))
+    if floor > 0:
+        print(verdict("total / floor", total / floor, 3.0))
+    if result.returncode != 0:
+        sys.stderr.write(result.stdout[-3000:])
+        raise SystemExit(result.returncode)
+
+
+if __name__ == "__main__":
+    main()

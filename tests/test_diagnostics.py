@@ -1,0 +1,102 @@
+"""Diagnostics against second implementations: the probes, a manual forward pass, SGD's step."""
+
+import matplotlib
+import numpy as np
+import pytest
+
+from vgrad_course import diagnostics, models, probes, training
+
+matplotlib.use("Agg")
+
+
+def _mlp(depth=3, activation="tanh"):
+    return models.build_mlp(depth, 6, input_dim=4, output_dim=3, activation=activation, seed=2)
+
+
+def _data(n=32, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, 4)).astype(np.float32), rng.integers(0, 3, size=n)
+
+
+def test_kernel_gradients_agree_with_layer_grad_norms():
+    model = _mlp()
+    x, y = _data()
+    loss = training.classification_loss()
+    grads = diagnostics.kernel_gradients(model, x, y, loss=loss)
+    assert list(grads) == ["hidden_1", "hidden_2", "hidden_3"]
+    reference = probes.hidden_kernel_norms(model, x, y, loss=loss)
+    np.testing.assert_allclose([np.linalg.norm(g) for g in grads.values()], reference, rtol=1e-5)
+
+
+def test_layer_outputs_match_a_manual_forward_pass():
+    model = _mlp(depth=2)
+    x, _ = _data()
+    outs = diagnostics.layer_outputs(model, x)
+    w1, b1 = model.get_layer("hidden_1").get_weights()
+    w2, b2 = model.get_layer("hidden_2").get_weights()
+    a1 = np.tanh(x @ w1 + b1)
+    np.testing.assert_allclose(outs["act_1"], a1, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(outs["act_2"], np.tanh(a1 @ w2 + b2), rtol=1e-5, atol=1e-6)
+
+
+def test_update_ratio_of_one_sgd_step_is_lr_times_gradient():
+    model = _mlp()
+    x, y = _data()
+    lr = 0.1
+    loss = training.classification_loss()
+    grads = diagnostics.kernel_gradients(model, x, y, loss=loss)
+    weights = {n: model.get_layer(n).kernel.numpy() for n in grads}
+    expected = [np.log10(lr * np.linalg.norm(grads[n]) / np.linalg.norm(weights[n])) for n in grads]
+    training.compile_model(model, loss=loss, optimizer="sgd", lr=lr)
+    tracker = diagnostics.UpdateRatioTracker()
+    training.train(model, x, y, epochs=1, batch_size=len(x), callbacks=[tracker], shuffle=False)
+    assert tracker.names == list(grads)
+    assert tracker.history.shape == (1, 3)
+    np.testing.assert_allclose(tracker.history[0], expected, atol=1e-4)
+
+
+def test_tracker_every_records_a_subset_of_steps():
+    model = _mlp()
+    x, y = _data()
+    training.compile_model(model, loss=training.classification_loss(), optimizer="sgd", lr=0.1)
+    tracker = diagnostics.UpdateRatioTracker(every=2)
+    training.train(model, x, y, epochs=1, batch_size=4, callbacks=[tracker])
+    assert tracker.history.shape == (4, 3)  # 8 steps, every second one
+    with pytest.raises(ValueError, match="every"):
+        diagnostics.UpdateRatioTracker(every=0)
+
+
+def test_diagnose_and_dashboard_return_consistent_numbers():
+    x, y = _data(64)
+    nets = {"tanh": _mlp(), "sigmoid": _mlp(activation="sigmoid")}
+    reports, fig = diagnostics.dashboard(nets, x, y, epochs=2, batch_size=16, probe_size=32)
+    rep, model = reports["tanh"], nets["tanh"]
+    assert rep.names == ["hidden_1", "hidden_2", "hidden_3"]
+    assert rep.update_ratio.shape == (8, 3)
+    assert rep.loss.shape == (2,) and rep.val_accuracy.shape == (0,)
+    loss = training.classification_loss()
+    reference = probes.hidden_kernel_norms(model, x[:32], y[:32], loss=loss)
+    np.testing.assert_allclose(rep.grad_norm, reference, rtol=1e-5)
+    stats = probes.activation_stats(model, x[:32])
+    np.testing.assert_allclose(rep.act_std, [s.std for s in stats.values()], rtol=1e-5)
+    np.testing.assert_allclose(rep.saturated, [s.saturated for s in stats.values()])
+    assert len(fig.axes) == 4
+
+
+def test_bad_inputs_raise_clear_errors():
+    with pytest.raises(ValueError, match="empty"):
+        diagnostics.plot_dashboard({})
+    rnn = models.build_rnn("simple", 4, seq_len=3)
+    with pytest.raises(ValueError, match="hidden_1"):
+        diagnostics.layer_outputs(rnn, np.zeros((2, 3, 1)))
+    with pytest.raises(ValueError, match="batch size"):
+        diagnostics.kernel_gradients(_mlp(), *_data(4)[:1], np.zeros(3), loss="mse")
+
+
+def test_summary_table_has_one_row_per_report_with_its_numbers():
+    x, y = _data(32)
+    rep = diagnostics.diagnose(_mlp(), x, y, epochs=1, batch_size=16)
+    table = diagnostics.summary_table({"a": rep, "b": rep}).splitlines()
+    assert len(table) == 3 and table[1].split()[0] == "a"
+    assert table[1].split()[1] == f"{rep.loss[-1]:.3f}"
+    assert table[1].split()[2] == "-"  # no validation data

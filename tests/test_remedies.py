@@ -1,0 +1,84 @@
+import dataclasses
+
+import numpy as np
+import pytest
+
+from vgrad_course import models, remedies
+
+
+def test_registry_entries_are_complete_and_consistent():
+    bib = open("book/references.bib", encoding="utf-8").read()
+    assert len(remedies.REMEDIES) >= 10
+    for key, r in remedies.REMEDIES.items():
+        assert r.key == key
+        assert r.problem in remedies.PROBLEMS
+        assert r.name and r.description and r.changes
+        assert f"{{{r.paper}," in bib, r.paper
+        assert r.chapter[:2].isdigit()
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            r.key = "x"
+
+
+def test_every_remedy_applies_to_its_baseline_and_changes_it():
+    baselines = {"deep-mlp": remedies.MLPConfig(), "rnn": remedies.RNNConfig()}
+    for r in remedies.REMEDIES.values():
+        base = baselines[r.problem]
+        new = r.apply(base)
+        assert type(new) is type(base)
+        assert new != base
+        for field, value in r.changes:
+            assert getattr(new, field) == value
+        # the original is untouched
+        assert base == baselines[r.problem]
+
+
+def test_apply_rejects_foreign_config():
+    with pytest.raises(TypeError):
+        remedies.get_remedy("lstm").apply(remedies.MLPConfig())
+    with pytest.raises(TypeError):
+        remedies.get_remedy("batch_norm").apply(remedies.RNNConfig())
+    with pytest.raises(TypeError):
+        remedies.get_remedy("batch_norm").applies_to(remedies.MLPConfig)
+
+
+def test_clipping_applies_to_both_problems():
+    clip = remedies.get_remedy("clip_norm")
+    assert clip.applies_to(remedies.MLPConfig()) and clip.applies_to(remedies.RNNConfig())
+
+
+def test_lookup_errors():
+    with pytest.raises(ValueError):
+        remedies.get_remedy("dropout")
+    with pytest.raises(ValueError):
+        remedies.remedies_for("cnn")
+    with pytest.raises(ValueError):
+        remedies.Remedy("k", "n", "d", "07_x", "p", "cnn", (("lr", 1.0),))
+
+
+def test_remedies_for_partitions_the_registry():
+    mlp = remedies.remedies_for("deep-mlp")
+    rnn = remedies.remedies_for("rnn")
+    assert {r.key for r in mlp} | {r.key for r in rnn} == set(remedies.REMEDIES)
+    assert {"lstm", "gru", "irnn"} <= {r.key for r in rnn}
+
+
+def test_mlp_config_builds_what_it_says():
+    cfg = remedies.get_remedy("residual").apply(remedies.MLPConfig(depth=3, width=8))
+    model = cfg.build(seed=1)
+    reference = models.build_mlp(
+        3, 8, activation="sigmoid", initializer=0.05, residual=True, seed=1
+    )
+    assert [v.shape for v in model.weights] == [v.shape for v in reference.weights]
+    for a, b in zip(model.get_weights(), reference.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_compile_uses_the_configured_optimiser_and_clipping():
+    cfg = remedies.get_remedy("clip_norm").apply(remedies.MLPConfig(depth=2, width=4))
+    model = cfg.compile(cfg.build())
+    assert model.optimizer.global_clipnorm == 1.0
+    assert float(model.optimizer.learning_rate) == pytest.approx(cfg.lr)
+    rnn = remedies.get_remedy("gru").apply(remedies.RNNConfig(units=4))
+    model = rnn.compile(rnn.build(seq_len=5))
+    assert model.get_layer("rnn").__class__.__name__ == "GRU"
+    assert model.optimizer.__class__.__name__ == "Adam"

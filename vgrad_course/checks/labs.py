@@ -1,0 +1,169 @@
+"""Small NumPy experiments that exercises ask you to run (and that checks re-run).
+
+They are deterministic given ``seed`` and take milliseconds, so a check can repeat the
+experiment with your chosen setting instead of trusting a number you typed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+_ACTIVATIONS = ("tanh", "relu", "sigmoid", "linear")
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    """Numerically stable logistic sigmoid.
+
+    Args:
+        z: Pre-activations.
+
+    Returns:
+        ``1 / (1 + exp(-z))`` elementwise, without overflow warnings.
+
+    Used in: "Graded exercises".
+    """
+    z = np.asarray(z, dtype=np.float64)
+    ez = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + ez), ez / (1.0 + ez))
+
+
+def _act(name: str, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the activation and its derivative at ``z``."""
+    if name == "tanh":
+        a = np.tanh(z)
+        return a, 1.0 - a**2
+    if name == "relu":
+        return np.maximum(z, 0.0), (z > 0).astype(np.float64)
+    if name == "sigmoid":
+        s = sigmoid(z)
+        return s, s * (1.0 - s)
+    if name == "linear":
+        return z, np.ones_like(z)
+    raise ValueError(f"activation must be one of {_ACTIVATIONS}, got {name!r}")
+
+
+def orthogonal(n: int, *, seed: int = 0) -> np.ndarray:
+    """Draw a random ``n x n`` orthogonal matrix (QR of a Gaussian matrix, signs fixed).
+
+    Args:
+        n: Size.
+        seed: Random seed.
+
+    Returns:
+        An orthogonal matrix.
+
+    Used in: "Graded exercises".
+    """
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    q, r = np.linalg.qr(np.random.default_rng(seed).normal(size=(n, n)))
+    return q * np.sign(np.diag(r))
+
+
+def mlp_probe(
+    depth: int,
+    width: int,
+    *,
+    activation: str = "tanh",
+    weight_std: float = 1.0,
+    residual: bool = False,
+    batch: int = 64,
+    seed: int = 0,
+) -> dict[str, np.ndarray]:
+    """Run one forward and backward pass through a random square MLP and measure it per layer.
+
+    Layer ``k`` computes ``h <- act(h @ W_k)`` (plus ``h`` itself when ``residual``), weights
+    ``N(0, weight_std^2)``, inputs ``N(0, 1)``; the loss is ``mean_batch(h_L . c)`` for a fixed
+    random direction ``c``.
+
+    Args:
+        depth: Number of layers.
+        width: Units per layer (also the input size).
+        activation: ``"tanh"``, ``"relu"``, ``"sigmoid"`` or ``"linear"``.
+        weight_std: Standard deviation of every weight.
+        residual: Add a skip connection around every layer.
+        batch: Number of inputs.
+        seed: Random seed.
+
+    Returns:
+        ``act_std`` (std of each layer's output), ``weight_grad_norm`` (norm of dL/dW_k) and
+        ``input_grad_norm`` (norm of dL/dh at each layer's input, averaged over the batch),
+        each of shape ``(depth,)``.
+
+    Used in: "Graded exercises".
+    """
+    if depth < 1 or width < 1:
+        raise ValueError(f"depth and width must be >= 1, got {depth}, {width}")
+    rng = np.random.default_rng(seed)
+    weights = [rng.normal(0.0, weight_std, size=(width, width)) for _ in range(depth)]
+    h = rng.normal(size=(batch, width))
+    inputs, derivs, stds = [], [], []
+    for w in weights:
+        a, d = _act(activation, h @ w)
+        inputs.append(h)
+        derivs.append(d)
+        h = h + a if residual else a
+        stds.append(h.std())
+    g = np.broadcast_to(rng.normal(size=width), h.shape) / batch
+    wgrad, igrad = np.zeros(depth), np.zeros(depth)
+    for k in reversed(range(depth)):
+        gz = g * derivs[k]
+        wgrad[k] = np.linalg.norm(inputs[k].T @ gz)
+        g = gz @ weights[k].T + (g if residual else 0.0)
+        igrad[k] = np.linalg.norm(g) / np.sqrt(batch)
+    return {"act_std": np.array(stds), "weight_grad_norm": wgrad, "input_grad_norm": igrad}
+
+
+def linear_rnn_gain(scale: float, *, n: int = 32, steps: int = 100, seed: int = 0) -> float:
+    """Spectral norm of ``dh_T/dh_0`` for the linear RNN ``h_t = (scale * Q) h_{t-1}``.
+
+    Args:
+        scale: Multiplies a random orthogonal recurrent matrix ``Q``.
+        n: State size.
+        steps: Number of time steps ``T``.
+        seed: Seed of ``Q``.
+
+    Returns:
+        ``||(scale Q)^T||_2``.
+
+    Used in: "Graded exercises".
+    """
+    w = float(scale) * orthogonal(n, seed=seed)
+    return float(np.linalg.norm(np.linalg.matrix_power(w, steps), 2))
+
+
+def quartic_descent(
+    threshold: float | None,
+    *,
+    lr: float = 0.1,
+    steps: int = 100,
+    w0: tuple[float, float] = (5.0, -3.0),
+) -> np.ndarray:
+    """Gradient descent on ``f(w) = sum(w**4)``, clipping the gradient norm at ``threshold``.
+
+    Far from the minimum the gradient ``4 w**3`` is huge, like at a cliff; near it, tiny.
+
+    Args:
+        threshold: Maximum gradient norm (``None``: no clipping).
+        lr: Learning rate.
+        steps: Number of steps.
+        w0: Starting point.
+
+    Returns:
+        The trajectory, shape ``(steps + 1, 2)`` (it may overflow to inf/NaN without clipping).
+
+    Used in: "Graded exercises".
+    """
+    if threshold is not None and not threshold > 0:
+        raise ValueError(f"threshold must be positive or None, got {threshold}")
+    w = np.array(w0, dtype=np.float64)
+    path = [w.copy()]
+    with np.errstate(all="ignore"):
+        for _ in range(steps):
+            g = 4.0 * w**3
+            norm = np.linalg.norm(g)
+            if threshold is not None and norm > threshold:
+                g = g * (threshold / norm)
+            w = w - lr * g
+            path.append(w.copy())
+    return np.array(path)
