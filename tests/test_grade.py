@@ -42,6 +42,8 @@ def graded(tmp_path_factory):
     subs = tmp / "submissions"
     shutil.copytree(FIXTURES / "submissions", subs)
     shutil.copytree(ROOT / "solutions", subs / "solutions")
+    # A truncated file (made here: ruff would reject it in the repository).
+    (subs / "erin.ipynb").write_text('{"cells": [ {"cell_type": "code", "source": "max_lr = 0.5"')
     before, fixtures_before = _hashes(subs), _hashes(FIXTURES)
     out = tmp / "out" / "grades.csv"
     proc = subprocess.run(

@@ -181,3 +181,28 @@ def test_hidden_kernel_norms_are_in_depth_order():
     norms = probes.hidden_kernel_norms(model, x, y, loss=training.classification_loss())
     full = probes.layer_grad_norms(model, x, y, loss=training.classification_loss())
     np.testing.assert_allclose(norms, [full[f"hidden_{i}/kernel"] for i in range(1, 5)])
+
+
+def test_repeated_probes_use_the_compiled_path_and_agree():
+    model = _tiny_rnn()
+    x, y = data.adding_problem(16, 6, seed=2)
+    first = probes.input_grad_norms(model, x, y)
+    again = probes.input_grad_norms(model, x, y)  # compiled from the second call on
+    np.testing.assert_allclose(first, again, rtol=1e-5)
+    n1 = probes.layer_grad_norms(model, x, y)
+    n2 = probes.layer_grad_norms(model, x, y)
+    for k in n1:
+        assert n1[k] == pytest.approx(n2[k], rel=1e-5)
+    x2, y2 = data.adding_problem(9, 6, seed=3)  # another batch size: no stale shapes
+    assert probes.input_grad_norms(model, x2, y2).shape == (6,)
+
+
+def test_probes_do_not_change_batch_norm_statistics():
+    model = models.build_mlp(2, 8, input_dim=3, output_dim=2, batch_norm=True)
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = _batch(32)
+    before = [v.numpy().copy() for v in model.non_trainable_variables]
+    for _ in range(2):
+        probes.layer_grad_norms(model, x + 5.0, y)
+    for b, v in zip(before, model.non_trainable_variables, strict=True):
+        np.testing.assert_array_equal(b, v.numpy())

@@ -247,6 +247,7 @@ def plot_dashboard(
     for i, (label, rep) in enumerate(reports.items()):
         colour = f"C{i}"
         depth = np.arange(1, len(rep.names) + 1)
+        ax_act.plot(depth, rep.act_mean, ls=":", color=colour, label=f"{label}: mean")
         ax_act.plot(depth, rep.act_std, marker="o", color=colour, label=f"{label}: std")
         ax_act.plot(
             depth, rep.saturated, ls="--", marker="x", color=colour, label=f"{label}: saturated"
@@ -255,7 +256,7 @@ def plot_dashboard(
         ax_upd.plot(depth, rep.update_ratio.mean(axis=0), marker="o", color=colour, label=label)
         ax_loss.plot(np.arange(1, len(rep.loss) + 1), rep.loss, color=colour, label=label)
     ax_upd.axhline(UPDATE_RATIO_GUIDE, color="0.4", ls=":", label="guide 1e-3")
-    ax_act.set(xlabel="layer", ylabel="activation std / saturated fraction")
+    ax_act.set(xlabel="layer", ylabel="activation mean, std; saturated fraction")
     ax_act.set_title("activations")
     ax_grad.set(xlabel="layer", ylabel="std of ∂L/∂W", yscale="log")
     ax_grad.set_title("weight gradients")
@@ -263,9 +264,10 @@ def plot_dashboard(
     ax_upd.set_title("update:data ratio")
     ax_loss.set(xlabel="epoch", ylabel="training loss")
     ax_loss.set_title("loss")
-    ax_act.set_ylim(0, 1.3)
-    ax_loss.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax_act.set_ylim(min(0.0, ax_act.get_ylim()[0]), 1.45)
     ax_act.legend(fontsize=7, ncol=3, loc="upper center")
+    for ax in axes:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     for ax in (ax_grad, ax_upd, ax_loss):
         ax.legend(fontsize=8)
     return ax_act.figure

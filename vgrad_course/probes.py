@@ -6,7 +6,8 @@ loss plus regularisation losses), so the numbers are the gradients the optimizer
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import keras
@@ -73,6 +74,81 @@ def _check_pair(model: keras.Model, x: tf.Tensor, y: tf.Tensor) -> None:
         raise ValueError("the model is not built: give it an Input or call it on data first")
 
 
+@contextmanager
+def _state_preserved(model: keras.Model) -> Iterator[None]:
+    """Restore non-trainable state (batch-norm statistics, RNG seeds) after a probe.
+
+    A probe runs the model in training mode, which would otherwise update batch-norm moving
+    averages and advance dropout seeds: measuring must not change the model.
+    """
+    saved = [v.numpy() for v in model.non_trainable_variables]
+    try:
+        yield
+    finally:
+        for v, value in zip(model.non_trainable_variables, saved, strict=True):
+            v.assign(value)
+
+
+def _loss_key(loss: LossLike) -> object:
+    """Return a hashable identity for a loss: its name, its config, or the callable itself."""
+    if loss is None or isinstance(loss, str):
+        return loss
+    if isinstance(loss, keras.losses.Loss):
+        return (type(loss).__qualname__, repr(sorted(loss.get_config().items())))
+    return loss
+
+
+def _compiled_probe(model: keras.Model, loss: LossLike, kind: str) -> Callable:
+    """Return the probe computing the norms for ``(x, y)``: eager once, then compiled.
+
+    A one-off measurement runs eagerly (tracing a graph would cost more than it saves). From
+    the second call on the same model and loss, the probe is a ``tf.function`` like Keras' own
+    training step, so repeated probing costs about as much as a step. The cache lives on the
+    model, so it is freed with it.
+    """
+    loss_fn = _loss_fn(model, loss)  # validates the loss before anything is cached
+    cache = model.__dict__.get("_vgrad_probe_cache")
+    if cache is None:
+        cache = {}
+        object.__setattr__(model, "_vgrad_probe_cache", cache)
+    compiled_loss = getattr(model, "_compile_loss", None)
+    key = (
+        kind,
+        _loss_key(loss),
+        id(compiled_loss),
+        tuple(id(v) for v in model.trainable_variables),
+    )
+    entry = cache.get(key)
+    if entry is not None:
+        if entry["compiled"] is None:
+            entry["compiled"] = tf.function(entry["eager"], reduce_retracing=True)
+        return entry["compiled"]
+    variables = model.trainable_variables
+
+    def variable_norms(x: tf.Tensor, y: tf.Tensor) -> list[tf.Tensor]:
+        with tf.GradientTape() as tape:
+            value = loss_fn(x, y, model(x, training=True))
+        grads = tape.gradient(value, variables)
+        return [
+            tf.zeros([], tf.float32) if g is None else tf.cast(tf.norm(g), tf.float32)
+            for g in grads
+        ]
+
+    def input_norms(x: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            value = loss_fn(x, y, model(x, training=True))
+        grad = tape.gradient(value, x)
+        if grad is None:
+            raise ValueError("the loss does not depend on x: is x the model's input?")
+        return tf.reduce_mean(tf.norm(grad, axis=-1), axis=0)  # (seq_len,)
+
+    eager = variable_norms if kind == "variables" else input_norms
+    # Keep the keyed objects alive so that their ids cannot be reused by others.
+    cache[key] = {"eager": eager, "compiled": None, "keep": (loss, compiled_loss)}
+    return eager
+
+
 def layer_grad_norms(
     model: keras.Model, x: object, y: object, *, loss: LossLike = None
 ) -> dict[str, float]:
@@ -96,16 +172,10 @@ def layer_grad_norms(
     """
     xt, yt = _as_batch(x, "x"), _as_batch(y, "y")
     _check_pair(model, xt, yt)
-    loss_fn = _loss_fn(model, loss)
-    variables = model.trainable_variables
-    with tf.GradientTape() as tape:
-        y_pred = model(xt, training=True)
-        value = loss_fn(xt, yt, y_pred)
-    grads = tape.gradient(value, variables)
-    return {
-        v.path: (0.0 if g is None else float(tf.norm(g)))
-        for v, g in zip(variables, grads, strict=True)
-    }
+    fn = _compiled_probe(model, loss, "variables")
+    with _state_preserved(model):
+        norms = fn(xt, yt)
+    return {v.path: float(n) for v, n in zip(model.trainable_variables, norms, strict=True)}
 
 
 def input_grad_norms(
@@ -134,16 +204,10 @@ def input_grad_norms(
             f"{tuple(xt.shape)}. For a single feature per step use x[..., None]."
         )
     _check_pair(model, xt, yt)
-    loss_fn = _loss_fn(model, loss)
-    with tf.GradientTape() as tape:
-        tape.watch(xt)
-        y_pred = model(xt, training=True)
-        value = loss_fn(xt, yt, y_pred)
-    grad = tape.gradient(value, xt)
-    if grad is None:
-        raise ValueError("the loss does not depend on x: is x the model's input?")
-    per_step = tf.norm(grad, axis=-1)  # (batch, seq_len)
-    return tf.reduce_mean(per_step, axis=0).numpy().astype(np.float64)
+    fn = _compiled_probe(model, loss, "inputs")
+    with _state_preserved(model):
+        per_step = fn(xt, yt)
+    return per_step.numpy().astype(np.float64)
 
 
 def hidden_kernel_norms(
