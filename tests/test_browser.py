@@ -39,6 +39,12 @@ def browser():
         (SITE / "index.html").is_file(),
         f"the book is not built ({SITE}/index.html missing): run `make book` first",
     )
+    buildinfo = SITE / ".buildinfo"
+    _require(
+        not buildinfo.is_file()
+        or buildinfo.stat().st_mtime >= (ROOT / "_config.yml").stat().st_mtime,
+        "the built book is older than _config.yml: run `make book` again",
+    )
     executable = bc.find_chromium()
     _require(executable is not None, "no Chromium installed (Debian: `apt-get install chromium`)")
     with bc.chromium(executable) as b:

@@ -42,6 +42,9 @@ def graded(tmp_path_factory):
     subs = tmp / "submissions"
     shutil.copytree(FIXTURES / "submissions", subs)
     shutil.copytree(ROOT / "solutions", subs / "solutions")
+    # The same partial submission three times: determinism, also across parallel workers.
+    for i in (1, 2, 3):
+        shutil.copy(FIXTURES / "submissions" / "bob.ipynb", subs / f"bob_copy{i}.ipynb")
     # A truncated file (made here: ruff would reject it in the repository).
     (subs / "erin.ipynb").write_text('{"cells": [ {"cell_type": "code", "source": "max_lr = 0.5"')
     before, fixtures_before = _hashes(subs), _hashes(FIXTURES)
@@ -64,7 +67,7 @@ def graded(tmp_path_factory):
 
 def test_fixture_rows_match_the_expected_gradebook(graded):
     expected = _rows(FIXTURES / "expected_grades.csv")
-    got = {s: r for s, r in graded["rows"].items() if not s.startswith("solutions__")}
+    got = {s: r for s, r in graded["rows"].items() if not s.startswith(("solutions__", "bob_copy"))}
     assert got == expected
 
 
@@ -159,3 +162,14 @@ def test_protocol_round_trip_never_unpickles(tmp_path):
     assert isinstance(back[4], proto["Unsupported"])
     with pytest.raises(ValueError, match="too large"):
         proto["save"](str(tmp_path / "w"), {}, np.zeros(4_000_000), True)
+
+
+def test_the_same_submission_always_gets_the_same_grade_and_feedback(graded):
+    rows = graded["rows"]
+    copies = [rows[f"bob_copy{i}"] for i in (1, 2, 3)]
+    strip = [{k: v for k, v in r.items() if k != "student"} for r in [rows["bob"], *copies]]
+    assert all(r == strip[0] for r in strip), strip
+    feedback = graded["out"].parent / "feedback"
+    texts = [(feedback / f"bob_copy{i}.txt").read_text() for i in (1, 2, 3)]
+    texts = [t.replace(f"bob_copy{i}", "bob") for i, t in zip((1, 2, 3), texts, strict=True)]
+    assert texts[0] == texts[1] == texts[2]
