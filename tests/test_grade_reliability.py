@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -57,7 +59,18 @@ def run(tmp_path_factory):
     (subs / "bad_json.ipynb").write_text('{"cells": [')
     (subs / "old_format.ipynb").write_text('{"nbformat": 3, "nbformat_minor": 0, "worksheets": 7}')
     (subs / "readme.txt").write_text("not a notebook")
-    checker = ROOT / "vgrad_course" / "checker.py"
+    # The grader (and its kernels) import a private copy of the package: the "tamper" submission
+    # edits it, and a grader running concurrently elsewhere in the suite (tests/test_grade.py,
+    # on another xdist worker) guards the repository's copy and would otherwise see that edit.
+    pkg = tmp / "pkg"
+    shutil.copytree(
+        ROOT / "vgrad_course", pkg / "vgrad_course", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(pkg), os.environ.get("PYTHONPATH", "")]),
+    }
+    checker = pkg / "vgrad_course" / "checker.py"
     before, checker_before = _sha(subs), checker.read_bytes()
     out = tmp / "grades.csv"
     proc = subprocess.run(
@@ -67,6 +80,7 @@ def run(tmp_path_factory):
         text=True,
         timeout=1500,
         cwd=tmp,
+        env=env,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     with out.open() as fh:
