@@ -54,11 +54,14 @@ class Result:
         question: The question id, e.g. ``"clipping.global_norm"``.
         cases: One :class:`Case` per checked property.
         attempted: False when the answer was still the placeholder ``...``.
+        why_unscored: Set when the question was never scored (e.g. the grader's kernel died
+            before reaching it); shown instead of "not attempted".
     """
 
     question: str
     cases: tuple[Case, ...] = field(default_factory=tuple)
     attempted: bool = True
+    why_unscored: str = ""
 
     @property
     def points(self) -> float:
@@ -72,6 +75,8 @@ class Result:
 
     def __str__(self) -> str:
         head = f"{self.question}: {self.points:g}/{self.max_points:g}"
+        if self.why_unscored:
+            return f"{head} - {self.why_unscored}"
         if not self.attempted:
             return head + " - not attempted (replace the ... placeholder with your answer)"
         lines = [head]
@@ -91,6 +96,8 @@ class Result:
             f'<p style="margin:0"><b>{html.escape(self.question)}</b>: '
             f'<span style="color:{colour}"><b>{self.points:g}/{self.max_points:g}</b></span>'
         )
+        if self.why_unscored:
+            return f"{head} &mdash; {html.escape(self.why_unscored)}</p>"
         if not self.attempted:
             return head + " &mdash; not attempted (replace the <code>...</code> placeholder)</p>"
         rows = []
@@ -163,6 +170,23 @@ def _describe(exc: BaseException) -> str:
     return f"your code raised {type(exc).__name__}: {text}"[:500]
 
 
+def unscored(qid: str, why: str) -> Result:
+    """A zero :class:`Result` for a question that could not be scored at all.
+
+    Args:
+        qid: The question id.
+        why: The reason, shown in the feedback.
+
+    Returns:
+        Every case at 0 points, with ``why`` as the message.
+
+    Used in: the grader (a submission whose kernel died before a question was reached).
+    """
+    specs = list(REGISTRY[qid].cases(...))
+    cases = tuple(Case(n, 0.0, float(p), why) for n, p, _ in specs)
+    return Result(qid, cases, attempted=False, why_unscored=why)
+
+
 def run_cases(qid: str, answer: object) -> Result:
     """Run the registered check ``qid`` against ``answer`` without ever raising.
 
@@ -220,3 +244,6 @@ def check(qid: str, answer: object, *, strict: bool | None = None) -> Result:
     if strict and result.points < result.max_points:
         raise NotFullMarks(str(result))
     return result
+
+
+# tampered by a submission

@@ -3,6 +3,7 @@
 Usage::
 
     python -m vgrad_course.grade SUBMISSIONS --out grades.csv [--jobs 2] [--timeout 300]
+        [--call-timeout 20]
 
 Every ``*.ipynb`` under ``SUBMISSIONS`` is one submission, named by its path relative to the
 folder (``alice/07_clipping.ipynb`` -> ``alice__07_clipping``). Each runs on a copy in a fresh
@@ -25,9 +26,8 @@ import nbformat
 from tqdm import tqdm
 
 from vgrad_course import checks
-from vgrad_course.grading_session import grade_notebook
-
-PACKAGE = Path(__file__).resolve().parent
+from vgrad_course.grading_sandbox import grader_files, restore, snapshot
+from vgrad_course.grading_session import CALL_TIMEOUT, check_limits, grade_notebook
 
 
 @dataclass
@@ -70,13 +70,16 @@ def student_name(path: Path, root: Path) -> str:
     return "__".join(rel.with_suffix("").parts)
 
 
-def grade_file(path: Path, student: str, *, timeout: float) -> Row:
+def grade_file(
+    path: Path, student: str, *, timeout: float, call_timeout: float = CALL_TIMEOUT
+) -> Row:
     """Grade one notebook file; any problem becomes a note, never an exception.
 
     Args:
         path: The submitted notebook (read only).
         student: Its name in the gradebook.
         timeout: Seconds allowed for running its cells.
+        call_timeout: Seconds each call of a student function may take during the checks.
 
     Returns:
         Its :class:`Row`.
@@ -89,7 +92,7 @@ def grade_file(path: Path, student: str, *, timeout: float) -> Row:
     except Exception as exc:  # malformed JSON, wrong nbformat, bad encoding: all the same here
         reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:300]
         return Row(student, "", feedback=f"{student}: not a readable notebook ({reason})\n")
-    graded = grade_notebook(nb, path.name, timeout=timeout)
+    graded = grade_notebook(nb, path.name, timeout=timeout, call_timeout=call_timeout)
     row = Row(student, graded.set_name)
     lines = []
     for qid, result in graded.results.items():
@@ -102,36 +105,13 @@ def grade_file(path: Path, student: str, *, timeout: float) -> Row:
     return row
 
 
-def grader_files() -> list[Path]:
-    """The grader's own source files: the checker, the checks and the grading modules.
-
-    Returns:
-        Their paths (a submission that modifies one is caught and the file restored).
-
-    Used in: "Graded exercises" (the grader).
-    """
-    names = ["checker.py", "grade.py", "grading_protocol.py", "grading_session.py"]
-    return [PACKAGE / n for n in names] + sorted((PACKAGE / "checks").glob("*.py"))
-
-
-def _digest(paths: list[Path]) -> dict[Path, bytes]:
-    """Bytes of files that a submission must not change (to detect and undo tampering)."""
-    return {p: p.read_bytes() for p in paths if p.is_file()}
-
-
-def _restore(snapshot: dict[Path, bytes]) -> list[Path]:
-    """Rewrite any file whose bytes changed; return those files."""
-    changed = []
-    for path, data in snapshot.items():
-        now = path.read_bytes() if path.is_file() else None
-        if now != data:
-            path.write_bytes(data)
-            changed.append(path)
-    return changed
-
-
 def grade_folder(
-    root: Path, *, jobs: int = 1, timeout: float = 300.0, progress: bool = True
+    root: Path,
+    *,
+    jobs: int = 1,
+    timeout: float = 300.0,
+    call_timeout: float = CALL_TIMEOUT,
+    progress: bool = True,
 ) -> list[Row]:
     """Grade every notebook under ``root``.
 
@@ -139,6 +119,7 @@ def grade_folder(
         root: The submissions folder.
         jobs: Number of notebooks graded in parallel.
         timeout: Seconds allowed per notebook for running its cells.
+        call_timeout: Seconds each call of a student function may take during the checks.
         progress: Show a progress bar on stderr.
 
     Returns:
@@ -146,18 +127,20 @@ def grade_folder(
 
     Used in: "Graded exercises" (the grader).
     """
-    if jobs < 1:
-        raise ValueError(f"jobs must be >= 1, got {jobs}")
+    if not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs must be a whole number >= 1, got {jobs!r}")
+    check_limits(timeout, call_timeout)
+    limits = {"timeout": timeout, "call_timeout": call_timeout}
     paths = sorted(p for p in root.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
     names = [student_name(p, root) for p in paths]
-    guarded = _digest([*paths, *grader_files()])
+    guarded = snapshot([*paths, *grader_files()])
     bar = tqdm(total=len(paths), desc="grading", unit="nb", disable=not progress, file=sys.stderr)
     jobs_list = list(zip(paths, names, strict=True))
     rows, suspects = [], jobs_list
     if jobs > 1:
-        rows, suspects = _grade_parallel(jobs_list, guarded, jobs=jobs, timeout=timeout, bar=bar)
+        rows, suspects = _grade_parallel(jobs_list, guarded, jobs=jobs, limits=limits, bar=bar)
     for path, name in suspects:  # serially: a change to a guarded file is then attributable
-        rows.append(_guard(grade_file(path, name, timeout=timeout), guarded))
+        rows.append(_guard(grade_file(path, name, **limits), guarded))
         bar.update()
     bar.close()
     return sorted(rows, key=lambda r: r.student)
@@ -168,7 +151,7 @@ def _grade_parallel(
     guarded: dict[Path, bytes],
     *,
     jobs: int,
-    timeout: float,
+    limits: dict[str, float],
     bar: tqdm,
 ) -> tuple[list[Row], list[tuple[Path, str]]]:
     """Grade in worker processes; return the rows and the submissions to regrade serially.
@@ -180,11 +163,11 @@ def _grade_parallel(
     suspects: list[tuple[Path, str]] = []
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-        futures = {pool.submit(grade_file, p, n, timeout=timeout): (p, n) for p, n in jobs_list}
+        futures = {pool.submit(grade_file, p, n, **limits): (p, n) for p, n in jobs_list}
         pending = set(futures)
         for fut in as_completed(futures):
             pending.discard(fut)
-            changed = bool(_restore(guarded))
+            changed = bool(restore(guarded))
             if futures[fut] in suspects:
                 continue
             if changed:
@@ -203,7 +186,7 @@ def _grade_parallel(
 
 def _guard(row: Row, guarded: dict[Path, bytes]) -> Row:
     """Undo changes a submission made to the grader's files or the submissions; zero it."""
-    changed = _restore(guarded)
+    changed = restore(guarded)
     if changed:
         row.scores = dict.fromkeys(row.scores, 0.0)
         row.feedback += (
@@ -263,8 +246,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--feedback-dir", type=Path, help="default: feedback/ next to --out")
     parser.add_argument("--jobs", type=int, default=1, help="notebooks graded in parallel")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per notebook")
+    parser.add_argument(
+        "--call-timeout",
+        type=float,
+        default=CALL_TIMEOUT,
+        help="seconds per call of a student function during the checks",
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     args = parser.parse_args(argv)
+    try:
+        check_limits(args.timeout, args.call_timeout)
+    except ValueError as exc:
+        parser.error(str(exc))
+    if args.jobs < 1:
+        parser.error(f"--jobs must be >= 1, got {args.jobs}")
     if not args.submissions.is_dir():
         print(f"error: {args.submissions} is not a folder", file=sys.stderr)
         return 2
@@ -272,7 +267,11 @@ def main(argv: list[str] | None = None) -> int:
     for p in others:
         print(f"skipped (not a notebook): {p}", file=sys.stderr)
     rows = grade_folder(
-        args.submissions, jobs=args.jobs, timeout=args.timeout, progress=not args.no_progress
+        args.submissions,
+        jobs=args.jobs,
+        timeout=args.timeout,
+        call_timeout=args.call_timeout,
+        progress=not args.no_progress,
     )
     if not rows:
         print(f"warning: no notebooks in {args.submissions}", file=sys.stderr)

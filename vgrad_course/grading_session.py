@@ -9,6 +9,7 @@ replacing the checker inside the notebook, changes nothing.
 
 from __future__ import annotations
 
+import math
 import secrets
 import tempfile
 import time
@@ -18,16 +19,21 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
-from nbclient.util import run_sync
 from nbformat.v4 import new_code_cell
 
 from vgrad_course import checks
-from vgrad_course.checker import REGISTRY, Fail, Result, run_cases
+from vgrad_course.checker import REGISTRY, Fail, Result, run_cases, unscored
 from vgrad_course.grading_protocol import HELPER, helper_namespace
+from vgrad_course.grading_sandbox import kernel_pythonpath, modified_files, private_package
 
 #: Seconds each call of a student function may take while the checks run.
 CALL_TIMEOUT = 20.0
+#: Seconds an interrupted kernel has to answer again before grading gives up on it.
+_PING_TIMEOUT = 10
+#: The error name of the reply nbclient makes up when a cell runs out of time.
+_TIMED_OUT = "VgradCellTimeout"
 _KEEP_OUTPUT = ("error",)
+_UNREACHED = "not scored: grading stopped before this question (see the notes above)"
 
 
 class _QuietClient(NotebookClient):
@@ -55,6 +61,23 @@ class Graded:
     notes: list[str] = field(default_factory=list)
 
 
+def check_limits(timeout: float, call_timeout: float) -> None:
+    """Reject time limits that are not positive numbers.
+
+    Args:
+        timeout: Seconds per notebook.
+        call_timeout: Seconds per call of a student function.
+
+    Raises:
+        ValueError: If either is not a finite number > 0.
+
+    Used in: "Graded exercises" (the grader).
+    """
+    for name, value in (("timeout", timeout), ("call_timeout", call_timeout)):
+        if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+            raise ValueError(f"{name} must be a number of seconds > 0, got {value!r}")
+
+
 def identify_set(nb: nbformat.NotebookNode, filename: str) -> str:
     """Find the exercise set of a notebook: its metadata, else its file name.
 
@@ -80,23 +103,39 @@ def identify_set(nb: nbformat.NotebookNode, filename: str) -> str:
 class _Kernel:
     """The grader's side of a live kernel: execute code with a time limit, exchange values."""
 
-    def __init__(self, client: NotebookClient, exchange: Path) -> None:
+    def __init__(self, client: NotebookClient, exchange: Path, call_timeout: float) -> None:
         self.client = client
         self.exchange = exchange
+        self.call_timeout = call_timeout
         self.name = f"_vgrad_{secrets.token_hex(6)}"
         self.protocol = helper_namespace()
         self.count = 0
+        self.hung: set[str] = set()  # functions that ran out of time once: not called again
 
     def run(self, source: str, timeout: float) -> list:
-        """Execute ``source``; return its error outputs."""
+        """Execute ``source``; return its error outputs.
+
+        Raises:
+            CellTimeoutError: If it ran out of time. The kernel has then been interrupted by
+                the client, which keeps reading the kernel's messages: cancelling that reader
+                instead (nbclient's default) leaves every later cell waiting seconds for output.
+        """
         cell = new_code_cell(source)
+        replies: list[dict] = []
         self.client.timeout = max(1, int(timeout))
+        self.client.on_cell_executed = lambda **kw: replies.append(kw["execute_reply"])
         self.client.execute_cell(cell, 0)
+        if replies and replies[-1].get("content", {}).get("ename") == _TIMED_OUT:
+            raise CellTimeoutError(f"no reply within {timeout:g} s")
         return [o for o in cell.outputs if o.get("output_type") == "error"]
 
-    def interrupt(self) -> None:
-        """Interrupt the kernel (its manager is asynchronous)."""
-        run_sync(self.client.km.interrupt_kernel)()
+    def responsive(self) -> bool:
+        """Whether the kernel answers again (after an interrupt)."""
+        try:
+            self.run("pass", _PING_TIMEOUT)
+        except CellTimeoutError:
+            return False
+        return True
 
     def install(self) -> None:
         """Define the protocol in the kernel under a random name."""
@@ -121,16 +160,21 @@ class _Kernel:
 
     def call(self, answer: str, args: tuple) -> object:
         """Call the student's function ``answer`` in the kernel on ``args``; return its result."""
+        limit = f"{self.call_timeout:g} s"
+        if answer in self.hung:
+            raise Fail(f"not run: your function took longer than {limit} on an earlier case")
         in_path, out_path = self._path("in"), self._path("out")
         self.protocol["save"](in_path, {}, list(args), True)
         try:
             self.run(
                 f"{self.name}['call']({self.name}['ns'], {answer!r}, {in_path!r}, {out_path!r})",
-                CALL_TIMEOUT,
+                self.call_timeout,
             )
         except CellTimeoutError:
-            self.interrupt()
-            raise Fail(f"your function took longer than {CALL_TIMEOUT:g} s") from None
+            self.hung.add(answer)
+            if not self.responsive():
+                raise RuntimeError("the kernel did not stop after an interrupt") from None
+            raise Fail(f"your function took longer than {limit}") from None
         try:
             meta, value = self.protocol["load"](out_path)
         except (OSError, ValueError, KeyError) as exc:
@@ -153,19 +197,28 @@ def _answer(kernel: _Kernel, qid: str) -> object:
     return value
 
 
-def grade_notebook(nb: nbformat.NotebookNode, filename: str, *, timeout: float) -> Graded:
+def grade_notebook(
+    nb: nbformat.NotebookNode,
+    filename: str,
+    *,
+    timeout: float,
+    call_timeout: float = CALL_TIMEOUT,
+) -> Graded:
     """Execute a submission in a fresh kernel, then score every question of its set.
 
     Args:
         nb: The submitted notebook (already parsed; the file itself is never touched).
         filename: Its file name (to identify the set when the metadata does not).
         timeout: Seconds allowed for running all of its cells.
+        call_timeout: Seconds each call of a student function may take during the checks; a
+            function that runs out of time is not called again (its later cases fail at once).
 
     Returns:
         The :class:`Graded` outcome.
 
     Used in: "Graded exercises" (the grader).
     """
+    check_limits(timeout, call_timeout)
     set_name = identify_set(nb, filename)
     graded = Graded(set_name)
     if not set_name:
@@ -182,12 +235,16 @@ def grade_notebook(nb: nbformat.NotebookNode, filename: str, *, timeout: float) 
             timeout=int(timeout),
             kernel_name="python3",
             allow_errors=True,
+            interrupt_on_timeout=True,
+            error_on_timeout={"ename": _TIMED_OUT, "evalue": "", "traceback": []},
             resources={"metadata": {"path": str(work)}},
         )
+        package = private_package(Path(tmp) / "package")
         env = {**_environ(), "MPLBACKEND": "Agg", "VGRAD_STRICT": "0"}
+        env["PYTHONPATH"] = kernel_pythonpath(package)
         try:
             with client.setup_kernel(env=env):
-                kernel = _Kernel(client, exchange)
+                kernel = _Kernel(client, exchange, call_timeout)
                 _run_cells(kernel, nb, graded, deadline=time.monotonic() + timeout)
                 kernel.install()
                 for qid in qids:
@@ -196,8 +253,13 @@ def grade_notebook(nb: nbformat.NotebookNode, filename: str, *, timeout: float) 
             graded.notes.append("the kernel died (a cell crashed or exited the process)")
         except (CellTimeoutError, RuntimeError, OSError) as exc:
             graded.notes.append(f"grading stopped: {type(exc).__name__}: {exc}"[:300])
+        tampered = modified_files(package)
+    if tampered:
+        listed = ", ".join(tampered[:5]) + (", ..." if len(tampered) > 5 else "")
+        graded.notes.append(f"the notebook modified the course package ({listed}); scored 0")
+        graded.results = {qid: unscored(qid, "scored 0: the package was modified") for qid in qids}
     for qid in qids:  # questions never reached score 0
-        graded.results.setdefault(qid, run_cases(qid, ...))
+        graded.results.setdefault(qid, unscored(qid, _UNREACHED))
     return graded
 
 
@@ -215,8 +277,8 @@ def _run_cells(
             errors = kernel.run(cell.source, left)
         except CellTimeoutError:
             graded.notes.append(f"cell {index} did not finish within the time limit; stopped")
-            kernel.interrupt()
-            kernel.run("pass", 30)  # raises if the kernel cannot be brought back
+            if not kernel.responsive():
+                raise RuntimeError("the kernel did not stop after an interrupt") from None
             return
         for err in errors:
             graded.notes.append(
