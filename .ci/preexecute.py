@@ -14,28 +14,16 @@ import argparse
 import time
 from pathlib import Path
 
-import yaml
 from jupyter_cache import get_cache
 from jupyter_cache.executors import load_executor
+from sphinx_external_toc.parsing import parse_toc_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def toc_notebooks(root: Path = ROOT) -> list[Path]:
-    """Return the ``.ipynb`` files listed in ``_toc.yml``, in order."""
-    toc = yaml.safe_load((root / "_toc.yml").read_text())
-    entries: list[str] = [toc["root"]]
-
-    def walk(items: list | None) -> None:
-        for item in items or []:
-            if "file" in item:
-                entries.append(item["file"])
-            walk(item.get("sections"))
-
-    for part in toc.get("parts") or []:
-        walk(part.get("chapters"))
-    walk(toc.get("chapters"))
-    found = [root / f"{entry}.ipynb" for entry in entries]
+    """Return the ``.ipynb`` files listed in ``_toc.yml``, in order (read as Jupyter Book does)."""
+    found = [root / f"{docname}.ipynb" for docname in parse_toc_yaml(root / "_toc.yml")]
     return [path for path in found if path.is_file()]
 
 

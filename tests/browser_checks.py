@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-import yaml
+from sphinx_external_toc.parsing import parse_toc_yaml
 
 # Flags that work for Debian's chromium in a container; Playwright adds its own fresh, empty
 # user-data-dir for every launch.
@@ -49,19 +49,7 @@ def find_chromium() -> str | None:
 
 def toc_pages(repo_root: Path) -> list[str]:
     """Return the HTML path (relative to the site root) of every page listed in ``_toc.yml``."""
-    toc = yaml.safe_load((repo_root / "_toc.yml").read_text())
-    files = [toc["root"]]
-
-    def walk(entries: list) -> None:
-        for entry in entries or []:
-            if "file" in entry:
-                files.append(entry["file"])
-            walk(entry.get("sections"))
-
-    for part in toc.get("parts") or []:
-        walk(part.get("chapters"))
-    walk(toc.get("chapters"))
-    return [str(Path(f).with_suffix("")) + ".html" for f in files]
+    return [f"{docname}.html" for docname in parse_toc_yaml(repo_root / "_toc.yml")]
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -39,8 +39,8 @@ APPENDED = {
     ),
     "hang": ("def gd_step(w, grad, lr):\n    while True:\n        pass", 4, "longer than"),
     "crash": ("import os\nos._exit(1)", 0, "kernel died"),
-    "stubborn": (  # a loop that swallows the interrupt: the kernel cannot be brought back
-        "while True:\n    try:\n        while True:\n            pass\n"
+    "stubborn": (  # swallows the interrupt: the kernel cannot be brought back (sleeps: no CPU)
+        "import time\nwhile True:\n    try:\n        time.sleep(1000)\n"
         "    except KeyboardInterrupt:\n        pass",
         0,
         "did not stop after an interrupt",

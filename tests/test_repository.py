@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
+from sphinx_external_toc.parsing import parse_toc_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIRS = ("book", "exercises", "solutions")
@@ -23,19 +23,7 @@ def _notebooks():
 
 
 def _toc_files():
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [toc["root"]]
-
-    def walk(entries):
-        for entry in entries:
-            if "file" in entry:
-                files.append(entry["file"])
-            walk(entry.get("sections") or [])
-
-    for part in toc.get("parts", []):
-        walk(part.get("chapters") or [])
-    walk(toc.get("chapters") or [])
-    return files
+    return list(parse_toc_yaml(ROOT / "_toc.yml"))  # docnames, read as Jupyter Book reads them
 
 
 @pytest.mark.parametrize("path", _notebooks(), ids=lambda p: str(p.relative_to(ROOT)))
