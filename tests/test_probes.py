@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from vgrad_course import data, models, probes, training
+from vgrad_course import data, initialisation, models, probes, training
 
 
 def _tiny_mlp(loss="mse"):
@@ -161,8 +161,26 @@ def test_saturation_mask_definitions():
     s = np.array([0.01, 0.5, 0.99])
     np.testing.assert_array_equal(probes.saturation_mask(s, "sigmoid"), [True, False, True])
     r = np.array([0.0, 0.0, 2.0])
-    np.testing.assert_array_equal(probes.saturation_mask(r, "relu"), [True, True, False])
+    assert not probes.saturation_mask(r, "relu").any()  # switched off is not saturated
     assert not probes.saturation_mask(r, "linear").any()
+
+
+def test_relu_layers_report_inactive_and_dead_units_not_saturation():
+    model = models.build_mlp(2, 16, input_dim=3, output_dim=2, activation="relu", seed=0)
+    x, _ = _batch(64)
+    stats = probes.activation_stats(model, x)
+    feats = keras.Model(model.inputs, model.get_layer("act_1").output)(x).numpy()
+    assert stats["act_1"].saturated == 0.0
+    assert stats["act_1"].inactive == pytest.approx((feats <= 0).mean())
+    assert stats["act_1"].dead == pytest.approx((feats <= 0).all(axis=0).mean())
+    assert 0.2 < stats["act_1"].inactive < 0.8  # a healthy ReLU layer: about half switched off
+    np.testing.assert_allclose(
+        [s.dead for s in stats.values()], initialisation.dead_unit_fraction(model, x)
+    )
+    tanh = probes.activation_stats(
+        models.build_mlp(1, 8, input_dim=3, output_dim=2, activation="tanh"), x
+    )
+    assert tanh["act_1"].inactive == tanh["act_1"].dead == 0.0
 
 
 def test_saturated_sigmoid_network_is_detected():

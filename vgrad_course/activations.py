@@ -30,7 +30,7 @@ def activate(name: str, z: np.ndarray) -> np.ndarray:
     Returns:
         float64 array of the same shape.
 
-    Used in: "Vanishing gradients", "Activation functions".
+    Used in: "Activation functions".
     """
     fn = _get(name)
     return np.asarray(fn(tf.constant(np.asarray(z, dtype=np.float32))), dtype=np.float64)
@@ -46,7 +46,7 @@ def derivative(name: str, z: np.ndarray) -> np.ndarray:
     Returns:
         float64 array of the same shape as ``z``.
 
-    Used in: "Vanishing gradients", "Activation functions".
+    Used in: "Vanishing gradients in deep networks", "Activation functions".
     """
     fn = _get(name)
     zt = tf.constant(np.asarray(z, dtype=np.float32))

@@ -32,7 +32,7 @@ def adding_problem(n: int, seq_len: int, *, seed: int = 0) -> tuple[np.ndarray, 
     Returns:
         ``(x, y)``: ``x`` float32 of shape ``(n, seq_len, 2)``, ``y`` float32 of shape ``(n, 1)``.
 
-    Used in: "Recurrent networks and BPTT", "LSTM and GRU", "Identity-initialised ReLU RNNs".
+    Used in: "LSTM and GRU", "Identity-initialised ReLU RNNs (IRNN)".
     """
     n = _check_positive("n", n)
     seq_len = _check_positive("seq_len", seq_len)
@@ -71,7 +71,7 @@ def sign_recall(
     Returns:
         ``(x, y)``: ``x`` float32 ``(n, seq_len, 1)``, ``y`` float32 ``(n, 1)`` in {0, 1}.
 
-    Used in: "Recurrent networks and BPTT", "LSTM and GRU".
+    Used in: "Recurrent networks and backpropagation through time".
     """
     n = _check_positive("n", n)
     seq_len = _check_positive("seq_len", seq_len)

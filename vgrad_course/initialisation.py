@@ -94,7 +94,7 @@ def init_std(scheme: str, fan_in: int, fan_out: int) -> float:
     Returns:
         The standard deviation.
 
-    Used in: "Weight initialisation", "Activation functions".
+    Used in: "Weight initialisation".
     """
     if scheme == "naive":
         return NAIVE_STD
@@ -122,7 +122,7 @@ def forward_backward(
     Returns:
         ``(activations, grads)``: per layer, ``h_l`` and ``dL/dh_l`` (input side first).
 
-    Used in: "Weight initialisation", "Activation functions".
+    Used in: "Weight initialisation".
     """
     if activation not in _ACTIVATIONS:
         raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {activation!r}")
@@ -170,7 +170,7 @@ def std_through_depth(
     Returns:
         ``{"activation_std": (depth,), "gradient_std": (depth,)}``, input side first.
 
-    Used in: "Weight initialisation", "Activation functions".
+    Used in: "Weight initialisation".
     """
     depth, width = _check_dim("depth", depth), _check_dim("width", width)
     rng = np.random.default_rng(seed)
@@ -202,7 +202,7 @@ def plot_std_through_depth(
     Returns:
         The Axes drawn on (log-scale y).
 
-    Used in: "Weight initialisation", "Activation functions".
+    Used in: "Weight initialisation".
     """
     if key not in ("activation_std", "gradient_std"):
         raise ValueError(f"key must be 'activation_std' or 'gradient_std', got {key!r}")

@@ -195,7 +195,7 @@ def layer_jacobians(model: keras.Model, x: object) -> list[np.ndarray]:
     Returns:
         ``[J_1, ..., J_L]`` with ``J_l`` of shape ``(out_l, in_l)``, input side first.
 
-    Used in: "The chain rule and backpropagation", "Exploding gradients".
+    Used in: "The chain rule and backpropagation".
     """
     h = tf.convert_to_tensor(np.asarray(x, dtype=np.float32).reshape(1, -1))
     jacobians = []
@@ -296,7 +296,7 @@ def detect_explosion(history: object, *, factor: float = 10.0, window: int = 5) 
     Returns:
         The 0-based index of the first exploding step, or None if there is none.
 
-    Used in: "Exploding gradients", "Gradient clipping", "Diagnosing a network".
+    Used in: "Exploding gradients".
     """
     if not factor > 1:
         raise ValueError(f"factor must be > 1, got {factor}")

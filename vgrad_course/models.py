@@ -73,7 +73,7 @@ def build_mlp(
     Returns:
         An uncompiled functional ``keras.Model``.
 
-    Used in: "Vanishing gradients", "Weight initialisation", "Batch normalization",
+    Used in: "Vanishing gradients in deep networks", "Weight initialisation", "Batch normalization",
     "Residual connections".
     """
     depth = _check_int("depth", depth)
@@ -143,7 +143,8 @@ def build_rnn(
     Returns:
         An uncompiled functional ``keras.Model`` whose recurrent layer is named ``rnn``.
 
-    Used in: "Recurrent networks and BPTT", "LSTM and GRU", "Identity-initialised ReLU RNNs".
+    Used in: "Recurrent networks and backpropagation through time", "LSTM and GRU",
+    "Identity-initialised ReLU RNNs (IRNN)".
     """
     if cell not in RNN_CELLS:
         raise ValueError(f"cell must be one of {RNN_CELLS}, got {cell!r}")

@@ -96,7 +96,7 @@ def plot_layer_values(
     Returns:
         The Axes drawn on.
 
-    Used in: "Vanishing gradients", "Weight initialisation", "Residual connections".
+    Used in: "Vanishing gradients in deep networks", "Weight initialisation".
     """
     ax = _axes(ax)
     for label, values in values_by_model.items():
@@ -123,7 +123,7 @@ def plot_per_step(
     Returns:
         The Axes drawn on.
 
-    Used in: "Recurrent networks and BPTT", "LSTM and GRU".
+    Used in: "Recurrent networks and backpropagation through time", "LSTM and GRU".
     """
     ax = _axes(ax)
     for label, values in norms_by_model.items():
@@ -155,7 +155,7 @@ def plot_histograms(
     Returns:
         The Axes drawn on.
 
-    Used in: "Vanishing gradients", "Weight initialisation".
+    Used in: "Vanishing gradients in deep networks".
     """
     ax = _axes(ax)
     flat = {k: np.ravel(np.asarray(v, dtype=float)) for k, v in values_by_layer.items()}
@@ -173,7 +173,7 @@ def plot_activation_stats(
     ax: Axes | None = None,
     title: str | None = None,
 ) -> Axes:
-    """Plot per-layer activation mean ± std and the saturated fraction (right axis).
+    """Plot per-layer activation mean ± std and the saturated (or dead ReLU) fraction (right axis).
 
     Args:
         stats: The output of :func:`vgrad_course.probes.activation_stats`.
@@ -183,18 +183,19 @@ def plot_activation_stats(
     Returns:
         The (left) Axes drawn on.
 
-    Used in: "Vanishing gradients", "Diagnosing a network".
+    Used in: no chapter calls it directly (a helper for your own experiments).
     """
     ax = _axes(ax)
     names = list(stats)
     depth = np.arange(1, len(names) + 1)
     mean = np.array([stats[n].mean for n in names])
     std = np.array([stats[n].std for n in names])
-    sat = np.array([stats[n].saturated for n in names])
+    # Saturated tanh/sigmoid units, or dead ReLU units: the two ways a unit stops passing gradient.
+    bad = np.array([stats[n].saturated + getattr(stats[n], "dead", 0.0) for n in names])
     ax.errorbar(depth, mean, yerr=std, marker="o", capsize=3, label="mean ± std")
     right = ax.twinx()
-    right.bar(depth, 100 * sat, alpha=0.25, color="#D55E00", label="saturated %")
-    right.set_ylabel("saturated units (%)")
+    right.bar(depth, 100 * bad, alpha=0.25, color="#D55E00", label="saturated or dead %")
+    right.set_ylabel("saturated or dead units (%)")
     right.set_ylim(0, 100)
     right.grid(False)
     ax.set_zorder(right.get_zorder() + 1)

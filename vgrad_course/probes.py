@@ -168,7 +168,7 @@ def layer_grad_norms(
     Raises:
         ValueError: If the model has no compiled loss and ``loss`` is None, or shapes disagree.
 
-    Used in: "Vanishing gradients", "Exploding gradients", "Diagnosing a network".
+    Used in: "Vanishing gradients in deep networks", "Exploding gradients".
     """
     xt, yt = _as_batch(x, "x"), _as_batch(y, "y")
     _check_pair(model, xt, yt)
@@ -195,7 +195,7 @@ def input_grad_norms(
     Raises:
         ValueError: If ``x`` is not 3-D, or the model has no loss to differentiate.
 
-    Used in: "Recurrent networks and BPTT", "LSTM and GRU".
+    Used in: "Recurrent networks and backpropagation through time", "LSTM and GRU".
     """
     xt, yt = _as_batch(x, "x"), _as_batch(y, "y")
     if xt.shape.rank != 3:
@@ -226,7 +226,7 @@ def hidden_kernel_norms(
     Returns:
         float64 array with one norm per hidden layer.
 
-    Used in: "Vanishing gradients", "Weight initialisation", "Residual connections".
+    Used in: "Vanishing gradients in deep networks", "Residual connections".
     """
     norms = layer_grad_norms(model, x, y, loss=loss)
     names = sorted(
@@ -245,22 +245,29 @@ class LayerStats:
     Attributes:
         mean: Mean of the activations.
         std: Standard deviation of the activations.
-        saturated: Fraction of units in the flat part of the activation (see
-            :func:`saturation_mask`); 0 for layers without a saturating activation.
+        saturated: Fraction of units in the flat tails of a saturating activation (tanh,
+            sigmoid; see :func:`saturation_mask`); 0 for other activations.
         activation: The name of the layer's activation function.
+        inactive: ReLU only: fraction of outputs that are 0 (about half in a healthy network:
+            each input switches off its own units, which is normal).
+        dead: ReLU only: fraction of units that output 0 on *every* input of the batch (no
+            gradient ever reaches them: this is the ReLU failure, see "Activation functions").
     """
 
     mean: float
     std: float
     saturated: float
     activation: str
+    inactive: float = 0.0
+    dead: float = 0.0
 
 
 def saturation_mask(values: np.ndarray, activation: str) -> np.ndarray:
     """Return a boolean mask of units whose activation derivative is (nearly) zero.
 
     ``tanh``: |a| > 0.97 (derivative < 0.06); ``sigmoid``: a < 0.015 or a > 0.985 (derivative
-    below 6% of its maximum, the same fraction); ``relu``: a == 0 (inactive unit).
+    below 6% of its maximum, the same fraction). ReLU has no saturating tail: its switched-off
+    units are counted separately (:attr:`LayerStats.inactive`, :attr:`LayerStats.dead`).
 
     Args:
         values: Activations (outputs of the activation function).
@@ -269,15 +276,13 @@ def saturation_mask(values: np.ndarray, activation: str) -> np.ndarray:
     Returns:
         Boolean array of the same shape; all False for other activations.
 
-    Used in: "Vanishing gradients", "Activation functions", "Diagnosing a network".
+    Used in: "Vanishing gradients in deep networks", "Activation functions", "Diagnosing a network".
     """
     a = np.asarray(values)
     if activation == "tanh":
         return np.abs(a) > 0.97
     if activation == "sigmoid":
         return (a < 0.015) | (a > 0.985)
-    if activation == "relu":
-        return a <= 0.0
     return np.zeros(a.shape, dtype=bool)
 
 
@@ -292,7 +297,7 @@ def _activation_name(layer: keras.layers.Layer) -> str:
 def activation_stats(
     model: keras.Model, x: object, *, layers: list[str] | None = None
 ) -> dict[str, LayerStats]:
-    """Return mean, std and saturated fraction of each layer's output on ``x``.
+    """Return mean, std and saturated (or, for ReLU, inactive and dead) fractions per layer.
 
     By default the probed layers are those with a non-linear activation (Dense or
     recurrent layers with an ``activation`` and Activation layers), in model order.
@@ -305,7 +310,8 @@ def activation_stats(
     Returns:
         ``{layer.name: LayerStats}`` in model order.
 
-    Used in: "Vanishing gradients", "Weight initialisation", "Diagnosing a network".
+    Used in: "Vanishing gradients in deep networks", "Weight initialisation",
+    "Diagnosing a network".
     """
     xt = _as_batch(x, "x")
     if not model.built:
@@ -337,10 +343,13 @@ def activation_stats(
     for layer, out in zip(chosen, outputs, strict=True):
         a = keras.ops.convert_to_numpy(out)
         name = _activation_name(layer)
+        off = a.reshape(len(a), -1) <= 0.0 if name == "relu" else np.zeros((1, 1), bool)
         stats[layer.name] = LayerStats(
             mean=float(a.mean()),
             std=float(a.std()),
             saturated=float(saturation_mask(a, name).mean()),
             activation=name,
+            inactive=float(off.mean()),
+            dead=float(off.all(axis=0).mean()),
         )
     return stats

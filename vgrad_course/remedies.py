@@ -135,7 +135,7 @@ class RNNConfig:
         Returns:
             A model from :func:`vgrad_course.models.build_rnn`.
 
-        Used in: "LSTM and GRU", "Identity-initialised ReLU RNNs", "Putting it together".
+        Used in: "LSTM and GRU", "Identity-initialised ReLU RNNs (IRNN)", "Putting it together".
         """
         return models.build_rnn(
             self.cell,
@@ -157,7 +157,7 @@ class RNNConfig:
         Returns:
             The same model, compiled.
 
-        Used in: "LSTM and GRU", "Identity-initialised ReLU RNNs", "Putting it together".
+        Used in: "LSTM and GRU", "Identity-initialised ReLU RNNs (IRNN)", "Putting it together".
         """
         return training.compile_model(
             model, loss=loss, optimizer=self.optimizer, lr=self.lr, **_clip_options(self)
@@ -229,7 +229,7 @@ class Remedy:
         Raises:
             TypeError: If the configuration has no field this remedy needs.
 
-        Used in: "Putting it together", "Appendix: reproductions at a glance".
+        Used in: "Putting it together".
         """
         if not self.applies_to(config):
             raise TypeError(
@@ -357,7 +357,7 @@ def get_remedy(key: str) -> Remedy:
     Raises:
         ValueError: If no remedy has that key.
 
-    Used in: "Putting it together", "Appendix: reproductions at a glance".
+    Used in: "LSTM and GRU", "Identity-initialised ReLU RNNs (IRNN)".
     """
     if key not in REMEDIES:
         raise ValueError(f"unknown remedy {key!r}; known: {sorted(REMEDIES)}")
@@ -373,7 +373,7 @@ def remedies_for(problem: str) -> list[Remedy]:
     Returns:
         A list of :class:`Remedy`.
 
-    Used in: "Putting it together".
+    Used in: no chapter calls it directly (a helper for your own experiments).
     """
     if problem not in PROBLEMS:
         raise ValueError(f"problem must be one of {PROBLEMS}, got {problem!r}")

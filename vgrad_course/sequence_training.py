@@ -65,7 +65,7 @@ def train_adding(
     Returns:
         A :class:`SequenceRun`.
 
-    Used in: "LSTM and GRU", "Identity-initialised ReLU RNNs", "Putting it together".
+    Used in: "LSTM and GRU", "Identity-initialised ReLU RNNs (IRNN)".
     """
     if not isinstance(config, RNNConfig):
         raise TypeError(f"config must be an RNNConfig, got {type(config).__name__}")
@@ -102,7 +102,7 @@ def adding_input_grads(
     Returns:
         float64 array of shape ``(seq_len,)`` (see :func:`vgrad_course.probes.input_grad_norms`).
 
-    Used in: "LSTM and GRU", "Identity-initialised ReLU RNNs",
+    Used in: "LSTM and GRU", "Identity-initialised ReLU RNNs (IRNN)",
     "Appendix: reproductions at a glance".
     """
     x, y = data.adding_problem(n, seq_len, seed=seed)
@@ -118,7 +118,7 @@ def first_over_last(norms: np.ndarray) -> float:
     Returns:
         The ratio (0 if the last norm is 0 and the first too; inf if only the last is 0).
 
-    Used in: "LSTM and GRU", "Identity-initialised ReLU RNNs",
+    Used in: "LSTM and GRU", "Identity-initialised ReLU RNNs (IRNN)",
     "Appendix: reproductions at a glance".
     """
     v = np.asarray(norms, dtype=np.float64)

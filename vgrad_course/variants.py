@@ -101,8 +101,7 @@ def final_values(
     Returns:
         ``{label: last value}`` (NaN stays NaN: a diverged run is reported as such).
 
-    Used in: "Gradient clipping", "Weight initialisation", "Batch normalization",
-    "Residual connections".
+    Used in: "Gradient clipping", "Residual connections".
     """
     out = {}
     for label, history in histories.items():

@@ -1,4 +1,4 @@
-"""Checks for the exercise set "Recurrent networks and BPTT"."""
+"""Checks for the exercise set "Recurrent networks and backpropagation through time"."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Checks for the exercise set "Vanishing gradients"."""
+"""Checks for the exercise set "Vanishing gradients in deep networks"."""
 
 from __future__ import annotations
 
