@@ -20,6 +20,7 @@ from vgrad_course.grading_session import identify_set
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
+COPIES = (1, 2)  # with the original: three gradings of the same notebook
 
 
 def _hashes(folder: Path) -> dict[str, str]:
@@ -42,9 +43,10 @@ def graded(tmp_path_factory):
     subs = tmp / "submissions"
     shutil.copytree(FIXTURES / "submissions", subs)
     shutil.copytree(ROOT / "solutions", subs / "solutions")
-    # The same partial submission three times: determinism, also across parallel workers.
-    for i in (1, 2, 3):
-        shutil.copy(FIXTURES / "submissions" / "bob.ipynb", subs / f"bob_copy{i}.ipynb")
+    # The same partial submission (failures with messages) graded three times: determinism,
+    # also across parallel workers.
+    for i in COPIES:
+        shutil.copy(FIXTURES / "submissions" / "carol.ipynb", subs / f"carol_copy{i}.ipynb")
     # A truncated file (made here: ruff would reject it in the repository).
     (subs / "erin.ipynb").write_text('{"cells": [ {"cell_type": "code", "source": "max_lr = 0.5"')
     before, fixtures_before = _hashes(subs), _hashes(FIXTURES)
@@ -67,7 +69,8 @@ def graded(tmp_path_factory):
 
 def test_fixture_rows_match_the_expected_gradebook(graded):
     expected = _rows(FIXTURES / "expected_grades.csv")
-    got = {s: r for s, r in graded["rows"].items() if not s.startswith(("solutions__", "bob_copy"))}
+    extra = ("solutions__", "carol_copy")
+    got = {s: r for s, r in graded["rows"].items() if not s.startswith(extra)}
     assert got == expected
 
 
@@ -165,11 +168,10 @@ def test_protocol_round_trip_never_unpickles(tmp_path):
 
 
 def test_the_same_submission_always_gets_the_same_grade_and_feedback(graded):
-    rows = graded["rows"]
-    copies = [rows[f"bob_copy{i}"] for i in (1, 2, 3)]
-    strip = [{k: v for k, v in r.items() if k != "student"} for r in [rows["bob"], *copies]]
+    rows, feedback = graded["rows"], graded["out"].parent / "feedback"
+    names = ["carol", *(f"carol_copy{i}" for i in COPIES)]
+    strip = [{k: v for k, v in rows[n].items() if k != "student"} for n in names]
     assert all(r == strip[0] for r in strip), strip
-    feedback = graded["out"].parent / "feedback"
-    texts = [(feedback / f"bob_copy{i}.txt").read_text() for i in (1, 2, 3)]
-    texts = [t.replace(f"bob_copy{i}", "bob") for i, t in zip((1, 2, 3), texts, strict=True)]
-    assert texts[0] == texts[1] == texts[2]
+    texts = [(feedback / f"{n}.txt").read_text().replace(n, "carol", 1) for n in names]
+    assert texts[0] == texts[1] == texts[2], texts
+    assert "[FAIL]" in texts[0] and "[PASS]" in texts[0]  # a partial score, with messages

@@ -21,24 +21,6 @@ PALETTE: tuple[str, ...] = (
     "#F0E442",  # yellow
 )
 
-_THREADS_SET = False
-
-
-def _configure_threads(threads: int) -> None:
-    """Set TensorFlow's thread pools once; later calls with the same value are no-ops."""
-    global _THREADS_SET
-    import tensorflow as tf
-
-    if _THREADS_SET:
-        return
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(threads)
-    except RuntimeError:
-        # TensorFlow was already initialised by an earlier op; the pools are fixed now.
-        pass
-    _THREADS_SET = True
-
 
 def _configure_plotting() -> None:
     """Apply a plotting style legible on light and dark book themes."""
@@ -87,14 +69,17 @@ def reseed(seed: int = 0) -> None:
     keras.utils.set_random_seed(int(seed))
 
 
-def setup(seed: int = 0, *, threads: int = 2) -> None:
-    """Prepare a notebook: quiet logs, seeds, deterministic ops, threads and plot style.
+def setup(seed: int = 0) -> None:
+    """Prepare a notebook: quiet logs, seeds, deterministic ops and plot style.
 
     Idempotent: calling it again reseeds and changes nothing else.
 
     Args:
         seed: The seed for Python, NumPy, TensorFlow and Keras.
-        threads: TensorFlow intra- and inter-op threads (fixed at the first call only).
+
+    TensorFlow keeps its default thread pools (one thread per core): they are fixed by the
+    first operation, which ``import vgrad_course`` already runs. To change them, set
+    ``TF_NUM_INTRAOP_THREADS`` and ``TF_NUM_INTEROP_THREADS`` before starting Python.
 
     Used in: the first cell of every chapter.
     """
@@ -105,7 +90,6 @@ def setup(seed: int = 0, *, threads: int = 2) -> None:
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     tf.get_logger().setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", module=r"keras(\..*)?")
-    _configure_threads(threads)
     tf.config.experimental.enable_op_determinism()
     _configure_plotting()
     reseed(seed)
