@@ -31,6 +31,12 @@ APPENDED = {
         0,
         "NaN",
     ),
+    "types": (  # wrong shape, wrong types: each answer scores 0 with a message, no crash
+        "import numpy as np\ndef gd_step(w, grad, lr):\n    return np.zeros(7)\n"
+        "max_lr = 'one half'\none_step_lr = [0.25, 0.25]",
+        0,
+        "shape",
+    ),
     "tamper": (
         "import vgrad_course.checker as c\nwith open(c.__file__, 'a') as fh:\n"
         "    fh.write('\\n# tampered by a submission\\n')",
