@@ -95,7 +95,10 @@ def main() -> None:
     print(f"{'notebook':40s} time (s)")
     for name, t in sorted(notebooks.items(), key=lambda kv: -kv[1]):
         print(f"{name:40s} {t:7.1f}")
-    print(f"{'unit tests (all tests/*.py)':40s} {unit:7.1f}")
+    print(f"{'unit tests (all tests/*.py)':40s} {unit:7.1f}, of which the slowest files:")
+    tests = {f: t for f, t in per_file.items() if not f.endswith(".ipynb")}
+    for name, t in sorted(tests.items(), key=lambda kv: -kv[1])[:6]:
+        print(f"  {name:38s} {t:7.1f}")
     summary = [line for line in result.stdout.splitlines() if re.search(r"passed|failed", line)]
     print("pytest:", summary[-1].strip("= ") if summary else "no summary line", end="")
     print(f" (exit code {result.returncode})")
