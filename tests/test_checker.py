@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from vgrad_course import checks
-from vgrad_course.checker import REGISTRY, NotFullMarks, Result, check, run_cases
+from vgrad_course.checker import REGISTRY, NotFullMarks, Result, check, run_cases, unscored
 from vgrad_course.checks import labs
 
 checks.load_all()
@@ -290,3 +290,10 @@ def test_labs_quartic_descent_clips_the_step():
     assert not np.all(np.isfinite(labs.quartic_descent(None)))
     with pytest.raises(ValueError):
         labs.quartic_descent(0.0)
+
+
+def test_unscored_questions_say_why_not_not_attempted():
+    result = unscored("gd.step", "not scored: grading stopped before this question")
+    assert result.points == 0 and result.max_points == check("gd.step", ...).max_points
+    assert "grading stopped" in str(result) and "not attempted" not in str(result)
+    assert "grading stopped" in result._repr_html_()
