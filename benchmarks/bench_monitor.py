@@ -16,16 +16,15 @@ Run: ``.venv/bin/python benchmarks/bench_monitor.py [--epochs 3] [--repeats 3]``
 from __future__ import annotations
 
 import argparse
-import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+# isort: off
+import vgrad_course as vg  # before TensorFlow: it mutes TensorFlow's start-up messages
+# isort: on
 
-import keras  # noqa: E402
-from _common import interleaved, machine, verdict  # noqa: E402
+import keras
+from _common import interleaved, machine, verdict
 
-import vgrad_course as vg  # noqa: E402
-from vgrad_course import data, models, probes, training  # noqa: E402
+from vgrad_course import data, models, probes, training
 
 BATCH = 32
 

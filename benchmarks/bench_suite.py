@@ -41,7 +41,7 @@ def kernel_floor(repeats: int = 2) -> float:
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        km, kc = start_new_kernel(kernel_name="python3")
+        km, kc = start_new_kernel(kernel_name="python3", stderr=subprocess.DEVNULL)
         try:
             reply = kc.execute_interactive("import keras", timeout=120)
             assert reply["content"]["status"] == "ok", reply["content"]

@@ -14,8 +14,8 @@ from nbformat.v4 import new_code_cell
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTION = ROOT / "solutions" / "01_gradient_descent.ipynb"
-#: Short limits keep the busy "loop" and "hang" cases cheap; the good notebook needs ~5 s.
-TIMEOUT, CALL_TIMEOUT = 40, 4
+#: Short limits keep the busy "loop" and "hang" cases cheap; a good notebook needs 5-10 s here.
+TIMEOUT, CALL_TIMEOUT = 25, 4
 
 #: name -> (code appended after the solution's cells, expected total, note fragment)
 APPENDED = {
