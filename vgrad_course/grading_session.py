@@ -30,10 +30,13 @@ from vgrad_course.grading_sandbox import kernel_pythonpath, modified_files, priv
 CALL_TIMEOUT = 20.0
 #: Seconds an interrupted kernel has to answer again before grading gives up on it.
 _PING_TIMEOUT = 10
+#: Seconds the client waits for a cell's last output message after its reply (nbclient's default).
+_IOPUB_TIMEOUT = 4
 #: The error name of the reply nbclient makes up when a cell runs out of time.
 _TIMED_OUT = "VgradCellTimeout"
 _KEEP_OUTPUT = ("error",)
 _UNREACHED = "not scored: grading stopped before this question (see the notes above)"
+_STUCK = "the kernel did not stop after an interrupt"
 
 
 class _QuietClient(NotebookClient):
@@ -111,9 +114,17 @@ class _Kernel:
         self.protocol = helper_namespace()
         self.count = 0
         self.hung: set[str] = set()  # functions that ran out of time once: not called again
+        self.stuck = False  # interrupted and never answered again: nothing more can run
 
-    def run(self, source: str, timeout: float) -> list:
+    def run(self, source: str, timeout: float, *, outputs: bool = True) -> list:
         """Execute ``source``; return its error outputs.
+
+        Args:
+            source: The code.
+            timeout: Seconds it may take.
+            outputs: Whether its outputs matter. If not, the client waits only 1 s (instead
+                of 4 s) for the kernel's last message after the reply: that wait is spent in
+                full whenever the kernel is stuck.
 
         Raises:
             CellTimeoutError: If it ran out of time. The kernel has then been interrupted by
@@ -123,6 +134,7 @@ class _Kernel:
         cell = new_code_cell(source)
         replies: list[dict] = []
         self.client.timeout = max(1, int(timeout))
+        self.client.iopub_timeout = _IOPUB_TIMEOUT if outputs else 1
         self.client.on_cell_executed = lambda **kw: replies.append(kw["execute_reply"])
         self.client.execute_cell(cell, 0)
         if replies and replies[-1].get("content", {}).get("ename") == _TIMED_OUT:
@@ -130,12 +142,24 @@ class _Kernel:
         return [o for o in cell.outputs if o.get("output_type") == "error"]
 
     def responsive(self) -> bool:
-        """Whether the kernel answers again (after an interrupt)."""
+        """Whether the kernel answers again (after an interrupt); if not, it is marked stuck."""
         try:
-            self.run("pass", _PING_TIMEOUT)
+            self.run("pass", _PING_TIMEOUT, outputs=False)
         except CellTimeoutError:
+            self.stuck = True
+            # A graceful shutdown would wait seconds for it to quit (it cannot): kill it.
+            self.client.shutdown_kernel = "immediate"
             return False
         return True
+
+    def ensure_usable(self) -> None:
+        """Raise :class:`RuntimeError` if the kernel is stuck, so that grading stops at once.
+
+        Without this, every later fetch would wait for its own time limit on a kernel that
+        can no longer run anything.
+        """
+        if self.stuck:
+            raise RuntimeError(_STUCK)
 
     def install(self) -> None:
         """Define the protocol in the kernel under a random name."""
@@ -161,6 +185,8 @@ class _Kernel:
     def call(self, answer: str, args: tuple) -> object:
         """Call the student's function ``answer`` in the kernel on ``args``; return its result."""
         limit = f"{self.call_timeout:g} s"
+        if self.stuck:
+            raise Fail(f"not run: {_STUCK}")
         if answer in self.hung:
             raise Fail(f"not run: your function took longer than {limit} on an earlier case")
         in_path, out_path = self._path("in"), self._path("out")
@@ -169,11 +195,12 @@ class _Kernel:
             self.run(
                 f"{self.name}['call']({self.name}['ns'], {answer!r}, {in_path!r}, {out_path!r})",
                 self.call_timeout,
+                outputs=False,  # the result comes back through the exchange folder
             )
         except CellTimeoutError:
             self.hung.add(answer)
-            if not self.responsive():
-                raise RuntimeError("the kernel did not stop after an interrupt") from None
+            if not self.responsive():  # fail this case; grading stops before the next question
+                raise Fail(f"your function took longer than {limit}; {_STUCK}") from None
             raise Fail(f"your function took longer than {limit}") from None
         try:
             meta, value = self.protocol["load"](out_path)
@@ -248,7 +275,9 @@ def grade_notebook(
                 _run_cells(kernel, nb, graded, deadline=time.monotonic() + timeout)
                 kernel.install()
                 for qid in qids:
+                    kernel.ensure_usable()  # a function swallowed the interrupt: stop here
                     graded.results[qid] = run_cases(qid, _answer(kernel, qid))
+                kernel.ensure_usable()
         except DeadKernelError:
             graded.notes.append("the kernel died (a cell crashed or exited the process)")
         except (CellTimeoutError, RuntimeError, OSError) as exc:
@@ -278,7 +307,7 @@ def _run_cells(
         except CellTimeoutError:
             graded.notes.append(f"cell {index} did not finish within the time limit; stopped")
             if not kernel.responsive():
-                raise RuntimeError("the kernel did not stop after an interrupt") from None
+                raise RuntimeError(_STUCK) from None
             return
         for err in errors:
             graded.notes.append(

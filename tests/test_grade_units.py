@@ -1,0 +1,107 @@
+"""The grader's parts that need no kernel: names, sets, gradebooks, protocol, limits.
+
+The end-to-end run (fixtures, solutions, hostile corpus) is ``test_grade.py``.
+"""
+
+from __future__ import annotations
+
+import nbformat
+import numpy as np
+import pytest
+from nbclient.exceptions import CellTimeoutError
+from nbformat.v4 import new_code_cell
+
+from vgrad_course.grade import Row, grade_file, main, student_name, write_gradebook
+from vgrad_course.grading_protocol import helper_namespace
+from vgrad_course.grading_session import Graded, _run_cells, identify_set
+
+
+def test_student_names_follow_the_folder_layout(tmp_path):
+    assert student_name(tmp_path / "alice" / "07_clipping.ipynb", tmp_path) == "alice__07_clipping"
+    assert student_name(tmp_path / "bob.ipynb", tmp_path) == "bob"
+
+
+def test_set_is_read_from_metadata_then_file_name():
+    nb = nbformat.v4.new_notebook()
+    assert identify_set(nb, "x.ipynb") == ""
+    assert identify_set(nb, "bob_07_clipping.ipynb") == "clipping"
+    nb.metadata["vgrad"] = {"exercise_set": "gated"}
+    assert identify_set(nb, "bob_07_clipping.ipynb") == "gated"
+
+
+def test_unreadable_notebooks_get_a_row_without_a_kernel(tmp_path):
+    bad = tmp_path / "bad.ipynb"
+    bad.write_text("{not json")
+    old = tmp_path / "old.ipynb"
+    old.write_text('{"nbformat": 2, "cells": 3}')
+    for path in (bad, old):
+        row = grade_file(path, path.stem, timeout=5)
+        assert (row.set_name, row.total) == ("", 0) and "not a readable notebook" in row.feedback
+
+
+def test_empty_folder_gives_a_header_only_gradebook(tmp_path, capsys):
+    (tmp_path / "subs").mkdir()
+    out = tmp_path / "g.csv"
+    assert main([str(tmp_path / "subs"), "--out", str(out), "--no-progress"]) == 0
+    assert out.read_text().strip() == "student,set,total,max_points"
+    assert "no notebooks" in capsys.readouterr().err
+    assert main([str(tmp_path / "missing"), "--out", str(out)]) == 2
+
+
+def test_write_gradebook_rows_and_feedback(tmp_path):
+    rows = [
+        Row("a", "gd", {"gd.step": 4, "gd.max_lr": 0, "gd.one_step_lr": 2}, {}, "fa"),
+        Row("b", "", {}, {}, "fb"),
+    ]
+    rows[0].max_scores = {"gd.step": 4, "gd.max_lr": 2, "gd.one_step_lr": 2}
+    cols = write_gradebook(rows, tmp_path / "g.csv", tmp_path / "fb")
+    assert cols == ["gd.step", "gd.max_lr", "gd.one_step_lr"]
+    lines = (tmp_path / "g.csv").read_text().splitlines()
+    assert lines[1:] == ["a,gd,4,0,2,6,8", "b,,,,,0,0"]
+    assert (tmp_path / "fb" / "b.txt").read_text() == "fb"
+
+
+def test_protocol_round_trip_never_unpickles(tmp_path):
+    proto = helper_namespace()
+    value = [np.float64(1.5), (np.arange(3), "b"), None, ..., {"not": "supported"}]
+    proto["save"](str(tmp_path / "v"), {"status": "ok"}, value, True)
+    meta, back = proto["load"](str(tmp_path / "v"))
+    assert meta["status"] == "ok" and back[0] == 1.5 and list(back[1][0]) == [0, 1, 2]
+    assert back[1][1] == "b" and back[2] is None and back[3] is Ellipsis
+    assert isinstance(back[4], proto["Unsupported"])
+    with pytest.raises(ValueError, match="too large"):
+        proto["save"](str(tmp_path / "w"), {}, np.zeros(4_000_000), True)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--timeout", "0"], ["--timeout", "nan"], ["--call-timeout", "-1"], ["--jobs", "0"]],
+)
+def test_bad_limits_are_refused_with_a_message(tmp_path, capsys, args):
+    with pytest.raises(SystemExit) as exc:
+        main([str(tmp_path), "--out", str(tmp_path / "g.csv"), *args])
+    assert exc.value.code == 2
+    assert "must be" in capsys.readouterr().err
+    assert not (tmp_path / "g.csv").exists()
+
+
+class _SwallowingKernel:
+    """A stand-in kernel whose cell runs out of time and which never answers again."""
+
+    stuck = False
+
+    def run(self, source: str, timeout: float) -> list:
+        raise CellTimeoutError("no reply")
+
+    def responsive(self) -> bool:
+        self.stuck = True
+        return False
+
+
+def test_a_cell_that_swallows_the_interrupt_stops_grading():
+    # The end-to-end corpus covers a *function* that swallows it; this is the cell path.
+    nb = nbformat.v4.new_notebook(cells=[new_code_cell("while True: pass"), new_code_cell("x")])
+    graded = Graded("gd")
+    with pytest.raises(RuntimeError, match="did not stop after an interrupt"):
+        _run_cells(_SwallowingKernel(), nb, graded, deadline=float("inf"))
+    assert graded.notes == ["cell 0 did not finish within the time limit; stopped"]
