@@ -10,43 +10,22 @@ replacing the checker inside the notebook, changes nothing.
 from __future__ import annotations
 
 import math
-import secrets
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
-from nbformat.v4 import new_code_cell
 
 from vgrad_course import checks
-from vgrad_course.checker import REGISTRY, Fail, Result, run_cases, unscored
-from vgrad_course.grading_protocol import HELPER, helper_namespace
+from vgrad_course.checker import Result, run_cases, unscored
+from vgrad_course.grading_kernel import STUCK, TIMED_OUT, GradingKernel, QuietClient, answer_of
 from vgrad_course.grading_sandbox import kernel_pythonpath, modified_files, private_package
 
 #: Seconds each call of a student function may take while the checks run.
 CALL_TIMEOUT = 20.0
-#: Seconds an interrupted kernel has to answer again before grading gives up on it.
-_PING_TIMEOUT = 10
-#: Seconds the client waits for a cell's last output message after its reply (nbclient's default).
-_IOPUB_TIMEOUT = 4
-#: The error name of the reply nbclient makes up when a cell runs out of time.
-_TIMED_OUT = "VgradCellTimeout"
-_KEEP_OUTPUT = ("error",)
 _UNREACHED = "not scored: grading stopped before this question (see the notes above)"
-_STUCK = "the kernel did not stop after an interrupt"
-
-
-class _QuietClient(NotebookClient):
-    """A notebook client that keeps only error outputs (an enormous print cannot flood it)."""
-
-    def output(self, outs: list, msg: dict, display_id: str | None, cell_index: int) -> object:
-        """Drop every output except errors."""
-        if msg.get("msg_type") not in _KEEP_OUTPUT:
-            return None
-        return super().output(outs, msg, display_id, cell_index)
 
 
 @dataclass
@@ -103,127 +82,6 @@ def identify_set(nb: nbformat.NotebookNode, filename: str) -> str:
     return ""
 
 
-class _Kernel:
-    """The grader's side of a live kernel: execute code with a time limit, exchange values."""
-
-    def __init__(self, client: NotebookClient, exchange: Path, call_timeout: float) -> None:
-        self.client = client
-        self.exchange = exchange
-        self.call_timeout = call_timeout
-        self.name = f"_vgrad_{secrets.token_hex(6)}"
-        self.protocol = helper_namespace()
-        self.count = 0
-        self.hung: set[str] = set()  # functions that ran out of time once: not called again
-        self.stuck = False  # interrupted and never answered again: nothing more can run
-
-    def run(self, source: str, timeout: float, *, outputs: bool = True) -> list:
-        """Execute ``source``; return its error outputs.
-
-        Args:
-            source: The code.
-            timeout: Seconds it may take.
-            outputs: Whether its outputs matter. If not, the client waits only 1 s (instead
-                of 4 s) for the kernel's last message after the reply: that wait is spent in
-                full whenever the kernel is stuck.
-
-        Raises:
-            CellTimeoutError: If it ran out of time. The kernel has then been interrupted by
-                the client, which keeps reading the kernel's messages: cancelling that reader
-                instead (nbclient's default) leaves every later cell waiting seconds for output.
-        """
-        cell = new_code_cell(source)
-        replies: list[dict] = []
-        self.client.timeout = max(1, int(timeout))
-        self.client.iopub_timeout = _IOPUB_TIMEOUT if outputs else 1
-        self.client.on_cell_executed = lambda **kw: replies.append(kw["execute_reply"])
-        self.client.execute_cell(cell, 0)
-        if replies and replies[-1].get("content", {}).get("ename") == _TIMED_OUT:
-            raise CellTimeoutError(f"no reply within {timeout:g} s")
-        return [o for o in cell.outputs if o.get("output_type") == "error"]
-
-    def responsive(self) -> bool:
-        """Whether the kernel answers again (after an interrupt); if not, it is marked stuck."""
-        try:
-            self.run("pass", _PING_TIMEOUT, outputs=False)
-        except CellTimeoutError:
-            self.stuck = True
-            # A graceful shutdown would wait seconds for it to quit (it cannot): kill it.
-            self.client.shutdown_kernel = "immediate"
-            return False
-        return True
-
-    def ensure_usable(self) -> None:
-        """Raise :class:`RuntimeError` if the kernel is stuck, so that grading stops at once.
-
-        Without this, every later fetch would wait for its own time limit on a kernel that
-        can no longer run anything.
-        """
-        if self.stuck:
-            raise RuntimeError(_STUCK)
-
-    def install(self) -> None:
-        """Define the protocol in the kernel under a random name."""
-        src = (
-            f"{self.name} = {{}}\n"
-            f"exec({HELPER!r}, {self.name})\n"
-            f"{self.name}['ns'] = __import__('IPython').get_ipython().user_ns"
-        )
-        if self.run(src, 30):
-            raise RuntimeError("could not install the grading protocol in the kernel")
-
-    def _path(self, stem: str) -> str:
-        self.count += 1
-        return str(self.exchange / f"{stem}{self.count}")
-
-    def fetch(self, answer: str) -> tuple[str, object]:
-        """Return (status, value) of the notebook global ``answer``."""
-        path = self._path("fetch")
-        self.run(f"{self.name}['fetch']({self.name}['ns'], {answer!r}, {path!r})", 30)
-        meta, value = self.protocol["load"](path)
-        return meta["status"], value if meta["status"] == "value" else meta.get("error")
-
-    def call(self, answer: str, args: tuple) -> object:
-        """Call the student's function ``answer`` in the kernel on ``args``; return its result."""
-        limit = f"{self.call_timeout:g} s"
-        if self.stuck:
-            raise Fail(f"not run: {_STUCK}")
-        if answer in self.hung:
-            raise Fail(f"not run: your function took longer than {limit} on an earlier case")
-        in_path, out_path = self._path("in"), self._path("out")
-        self.protocol["save"](in_path, {}, list(args), True)
-        try:
-            self.run(
-                f"{self.name}['call']({self.name}['ns'], {answer!r}, {in_path!r}, {out_path!r})",
-                self.call_timeout,
-                outputs=False,  # the result comes back through the exchange folder
-            )
-        except CellTimeoutError:
-            self.hung.add(answer)
-            if not self.responsive():  # fail this case; grading stops before the next question
-                raise Fail(f"your function took longer than {limit}; {_STUCK}") from None
-            raise Fail(f"your function took longer than {limit}") from None
-        try:
-            meta, value = self.protocol["load"](out_path)
-        except (OSError, ValueError, KeyError) as exc:
-            raise Fail(f"no result came back from your function ({type(exc).__name__})") from None
-        if meta["status"] != "ok":
-            raise Fail(f"your code raised {meta.get('error', 'an error')}")
-        return value
-
-
-def _answer(kernel: _Kernel, qid: str) -> object:
-    """The student's answer to ``qid`` as the checks see it (a proxy for a function)."""
-    q = REGISTRY[qid]
-    status, value = kernel.fetch(q.answer)
-    if status == "missing":
-        return ...
-    if status == "function":
-        return lambda *args: kernel.call(q.answer, args)
-    if status == "error":
-        return kernel.protocol["Unsupported"](str(value))
-    return value
-
-
 def grade_notebook(
     nb: nbformat.NotebookNode,
     filename: str,
@@ -257,13 +115,13 @@ def grade_notebook(
         work.mkdir()
         exchange.mkdir()
         nbformat.write(nb, work / "submission.ipynb")
-        client = _QuietClient(
+        client = QuietClient(
             nb,
             timeout=int(timeout),
             kernel_name="python3",
             allow_errors=True,
             interrupt_on_timeout=True,
-            error_on_timeout={"ename": _TIMED_OUT, "evalue": "", "traceback": []},
+            error_on_timeout={"ename": TIMED_OUT, "evalue": "", "traceback": []},
             resources={"metadata": {"path": str(work)}},
         )
         package = private_package(Path(tmp) / "package")
@@ -271,12 +129,12 @@ def grade_notebook(
         env["PYTHONPATH"] = kernel_pythonpath(package)
         try:
             with client.setup_kernel(env=env):
-                kernel = _Kernel(client, exchange, call_timeout)
+                kernel = GradingKernel(client, exchange, call_timeout)
                 _run_cells(kernel, nb, graded, deadline=time.monotonic() + timeout)
                 kernel.install()
                 for qid in qids:
                     kernel.ensure_usable()  # a function swallowed the interrupt: stop here
-                    graded.results[qid] = run_cases(qid, _answer(kernel, qid))
+                    graded.results[qid] = run_cases(qid, answer_of(kernel, qid))
                 kernel.ensure_usable()
         except DeadKernelError:
             graded.notes.append("the kernel died (a cell crashed or exited the process)")
@@ -293,7 +151,7 @@ def grade_notebook(
 
 
 def _run_cells(
-    kernel: _Kernel, nb: nbformat.NotebookNode, graded: Graded, *, deadline: float
+    kernel: GradingKernel, nb: nbformat.NotebookNode, graded: Graded, *, deadline: float
 ) -> None:
     """Run the notebook's code cells until done or out of time, noting errors."""
     for index, cell in enumerate(nb.cells):
@@ -307,7 +165,7 @@ def _run_cells(
         except CellTimeoutError:
             graded.notes.append(f"cell {index} did not finish within the time limit; stopped")
             if not kernel.responsive():
-                raise RuntimeError(_STUCK) from None
+                raise RuntimeError(STUCK) from None
             return
         for err in errors:
             graded.notes.append(
