@@ -9,7 +9,8 @@ import numpy as np
 from matplotlib.axes import Axes
 
 from vgrad_course import training
-from vgrad_course.remedies import MLPConfig, Remedy
+from vgrad_course.configs import MLPConfig
+from vgrad_course.remedies import Remedy
 from vgrad_course.reproducibility import reseed
 
 
@@ -26,7 +27,7 @@ def train_remedies(
     """Train the baseline and each remedy applied to it, all with the same seed and data.
 
     Args:
-        baseline: The sick network (an :class:`~vgrad_course.remedies.MLPConfig`).
+        baseline: The sick network (an :class:`~vgrad_course.configs.MLPConfig`).
         remedies: Remedies to apply one at a time (each must apply to ``baseline``).
         x: Training inputs.
         y: Integer class labels.

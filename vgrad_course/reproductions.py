@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 
 from vgrad_course import data, models, probes, sequence_training, training
-from vgrad_course.remedies import MLPConfig
+from vgrad_course.configs import MLPConfig
 from vgrad_course.reproduction_records import (
     Reproduction,
     margin,

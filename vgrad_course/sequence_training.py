@@ -8,7 +8,7 @@ import keras
 import numpy as np
 
 from vgrad_course import data, probes, training
-from vgrad_course.remedies import RNNConfig
+from vgrad_course.configs import RNNConfig
 
 #: MSE of always predicting the mean target (1.0) on the adding problem: Var(U1 + U2) = 1/6.
 ADDING_BASELINE_MSE: float = 1.0 / 6.0
@@ -53,7 +53,7 @@ def train_adding(
     is read once), as in the papers; the validation MSE is measured every ``eval_every`` steps.
 
     Args:
-        config: The recurrent model and optimiser (see :class:`~vgrad_course.remedies.RNNConfig`).
+        config: The recurrent model and optimiser (see :class:`~vgrad_course.configs.RNNConfig`).
         seq_len: Sequence length T.
         steps: Optimiser steps in total (a multiple of ``eval_every``).
         batch_size: Sequences per step.
