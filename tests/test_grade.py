@@ -27,7 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
 COPIES = (1, 2)  # with the original: three gradings of the same notebook
 TIMEOUT, CALL_TIMEOUT = 25, 4
-HOSTILE = "hostile__"  # the corpus's folder, as it appears in student names
+HOSTILE_DIR = "hostile"  # the corpus's folder inside the submissions
+HOSTILE = f"{HOSTILE_DIR}__"  # ... and the prefix it gives the student names
 
 
 def _hashes(folder: Path) -> dict[str, str]:
@@ -50,7 +51,7 @@ def graded(tmp_path_factory):
     subs = tmp / "submissions"
     shutil.copytree(FIXTURES / "submissions", subs)
     shutil.copytree(ROOT / "solutions", subs / "solutions")
-    write_corpus(subs / HOSTILE.rstrip("_"))
+    write_corpus(subs / HOSTILE_DIR)
     for i in COPIES:
         shutil.copy(FIXTURES / "submissions" / "carol.ipynb", subs / f"carol_copy{i}.ipynb")
     # A truncated file (made here: ruff would reject it in the repository).

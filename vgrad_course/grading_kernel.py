@@ -72,10 +72,12 @@ class GradingKernel:
                 full whenever the kernel is stuck.
 
         Raises:
+            RuntimeError: If the kernel is stuck (see :meth:`ensure_usable`).
             CellTimeoutError: If it ran out of time. The kernel has then been interrupted by
                 the client, which keeps reading the kernel's messages: cancelling that reader
                 instead (nbclient's default) leaves every later cell waiting seconds for output.
         """
+        self.ensure_usable()
         cell = new_code_cell(source)
         replies: list[dict] = []
         self.client.timeout = max(1, int(timeout))
@@ -100,8 +102,9 @@ class GradingKernel:
     def ensure_usable(self) -> None:
         """Raise :class:`RuntimeError` if the kernel is stuck, so that grading stops at once.
 
-        Without this, every later fetch would wait for its own time limit on a kernel that
-        can no longer run anything.
+        :meth:`run` checks this first: without it, every later fetch would wait for its own
+        time limit on a kernel that can no longer run anything. (:meth:`call` fails its case
+        instead, because the checks turn every exception into a failed case.)
         """
         if self.stuck:
             raise RuntimeError(STUCK)

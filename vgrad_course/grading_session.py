@@ -132,10 +132,9 @@ def grade_notebook(
                 kernel = GradingKernel(client, exchange, call_timeout)
                 _run_cells(kernel, nb, graded, deadline=time.monotonic() + timeout)
                 kernel.install()
-                for qid in qids:
-                    kernel.ensure_usable()  # a function swallowed the interrupt: stop here
+                for qid in qids:  # a stuck kernel stops this loop at the next fetch
                     graded.results[qid] = run_cases(qid, answer_of(kernel, qid))
-                kernel.ensure_usable()
+                kernel.ensure_usable()  # ... or here, after the last question: note it
         except DeadKernelError:
             graded.notes.append("the kernel died (a cell crashed or exited the process)")
         except (CellTimeoutError, RuntimeError, OSError) as exc:

@@ -3,8 +3,8 @@
 A remedy is data, not code: the settings it changes in a baseline configuration. Two
 baseline configurations (:mod:`vgrad_course.configs`) describe the two sick patients of the
 course, a deep feed-forward network (:class:`MLPConfig`) and a recurrent network
-(:class:`RNNConfig`). Applying a remedy
-returns a new configuration, so chapters compare remedies by looping over :data:`REMEDIES`::
+(:class:`RNNConfig`). Applying a remedy returns a new configuration, so chapters compare
+remedies by looping over :data:`REMEDIES`::
 
     for remedy in remedies.remedies_for("deep-mlp"):
         config = remedy.apply(remedies.MLPConfig())
