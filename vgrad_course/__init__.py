@@ -43,7 +43,13 @@ def _import_tensorflow_quietly() -> None:
 
 _import_tensorflow_quietly()
 
-from vgrad_course.reproducibility import reseed, setup  # noqa: E402
+from vgrad_course.reproducibility import (  # noqa: E402
+    effective_seed,
+    make_rng,
+    reseed,
+    seed_offset,
+    setup,
+)
 
-__all__ = ["reseed", "setup"]
+__all__ = ["effective_seed", "make_rng", "reseed", "seed_offset", "setup"]
 __version__ = "0.1.0"

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from vgrad_course.reproducibility import effective_seed, make_rng
+
 
 def _check_positive(name: str, value: int) -> int:
     """Return ``value`` as an int, or raise a clear error if it is not a positive integer."""
@@ -38,7 +40,7 @@ def adding_problem(n: int, seq_len: int, *, seed: int = 0) -> tuple[np.ndarray, 
     seq_len = _check_positive("seq_len", seq_len)
     if seq_len < 2:
         raise ValueError(f"seq_len must be at least 2 (one marker per half), got {seq_len}")
-    rng = np.random.default_rng(seed)
+    rng = make_rng(seed)
     values = rng.uniform(0.0, 1.0, size=(n, seq_len))
     half = seq_len // 2
     first = rng.integers(0, half, size=n)
@@ -77,7 +79,7 @@ def sign_recall(
     seq_len = _check_positive("seq_len", seq_len)
     if noise < 0:
         raise ValueError(f"noise must be non-negative, got {noise}")
-    rng = np.random.default_rng(seed)
+    rng = make_rng(seed)
     sign = rng.choice([-1.0, 1.0], size=n)
     x = rng.normal(0.0, noise, size=(n, seq_len, 1))
     x[:, 0, 0] = sign
@@ -147,7 +149,7 @@ def mnist1d(
     Used in: the deep-MLP chapters (vanishing gradients, initialisation, residual connections).
     """
     num_samples = _check_positive("num_samples", num_samples)
-    x, y, x_test, y_test = _mnist1d_arrays(num_samples, int(seed))
+    x, y, x_test, y_test = _mnist1d_arrays(num_samples, effective_seed(int(seed)))
     x, x_test = x.copy(), x_test.copy()
     if standardize:
         mean, std = x.mean(), x.std()
@@ -174,7 +176,7 @@ def regression_line(
     Used in: "Gradient descent".
     """
     n = _check_positive("n", n)
-    rng = np.random.default_rng(seed)
+    rng = make_rng(seed)
     x = rng.uniform(-1.0, 1.0, size=(n, 1))
     y = slope * x + intercept + rng.normal(0.0, noise, size=(n, 1))
     return x.astype(np.float32), y.astype(np.float32)

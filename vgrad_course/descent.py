@@ -12,6 +12,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 
+from vgrad_course.reproducibility import make_rng
+
 GradFn = Callable[[np.ndarray], np.ndarray]
 LossFn = Callable[[np.ndarray], np.ndarray]
 
@@ -206,7 +208,7 @@ def minibatch_sgd(
     batch_size = n if batch_size is None else batch_size
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or not 1 <= batch_size:
         raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
-    rng = np.random.default_rng(seed)
+    rng = make_rng(seed)
     p = np.asarray(params0, dtype=float).reshape(2).copy()
     path = [p.copy()]
     for _ in range(epochs):

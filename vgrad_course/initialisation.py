@@ -13,6 +13,7 @@ import numpy as np
 from matplotlib.axes import Axes
 
 from vgrad_course.plotting import plot_layer_values
+from vgrad_course.reproducibility import make_rng
 
 #: Initialisation schemes compared in the course.
 SCHEMES: tuple[str, ...] = ("naive", "glorot", "he")
@@ -138,7 +139,7 @@ def forward_backward(
         h = f(z)
         pre.append(z)
         acts.append(h)
-    delta = np.random.default_rng(0).standard_normal(h.shape)
+    delta = make_rng(0).standard_normal(h.shape)
     grads = [np.zeros(0)] * len(weights)
     for i in range(len(weights) - 1, -1, -1):
         grads[i] = delta
@@ -173,7 +174,7 @@ def std_through_depth(
     Used in: "Weight initialisation".
     """
     depth, width = _check_dim("depth", depth), _check_dim("width", width)
-    rng = np.random.default_rng(seed)
+    rng = make_rng(seed)
     std = init_std(scheme, width, width)
     weights = [rng.normal(0.0, std, size=(width, width)) for _ in range(depth)]
     x = rng.standard_normal((_check_dim("batch", batch), width))

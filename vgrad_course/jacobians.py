@@ -14,6 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from vgrad_course.monitor import GradientMonitor
+from vgrad_course.reproducibility import effective_seed, make_rng
 
 MATRIX_KINDS: tuple[str, ...] = ("gaussian", "orthogonal")
 
@@ -69,7 +70,7 @@ def random_product_norms(
         raise ValueError(f"kind must be one of {MATRIX_KINDS}, got {kind!r}")
     if not scale > 0:
         raise ValueError(f"scale must be > 0, got {scale}")
-    rng = np.random.default_rng(seed)
+    rng = make_rng(seed)
     logs = np.zeros((trials, depth + 1))
     for t in range(trials):
         v = rng.normal(size=width)
@@ -159,12 +160,16 @@ def build_deep_linear(
     h = inputs
     fan_in = input_dim
     for i in range(1, depth + 1):
-        init = keras.initializers.RandomNormal(stddev=gain / np.sqrt(fan_in), seed=seed * 1000 + i)
+        init = keras.initializers.RandomNormal(
+            stddev=gain / np.sqrt(fan_in), seed=effective_seed(seed * 1000 + i)
+        )
         h = keras.layers.Dense(width, use_bias=False, kernel_initializer=init, name=f"hidden_{i}")(
             h
         )
         fan_in = width
-    init = keras.initializers.RandomNormal(stddev=gain / np.sqrt(width), seed=seed * 1000)
+    init = keras.initializers.RandomNormal(
+        stddev=gain / np.sqrt(width), seed=effective_seed(seed * 1000)
+    )
     outputs = keras.layers.Dense(
         output_dim, use_bias=False, kernel_initializer=init, name="output"
     )(h)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import keras
 
+from vgrad_course.reproducibility import effective_seed
+
 #: Recurrent cells understood by :func:`build_rnn`.
 RNN_CELLS: tuple[str, ...] = ("simple", "lstm", "gru", "irnn")
 
@@ -18,7 +20,12 @@ def _check_int(name: str, value: int, *, minimum: int = 1) -> int:
 def _initializer(
     spec: str | keras.initializers.Initializer | float, seed: int | None
 ) -> keras.initializers.Initializer:
-    """Turn a name, an Initializer or a float standard deviation into a seeded initializer."""
+    """Turn a name, an Initializer or a float standard deviation into a seeded initializer.
+
+    ``seed`` is shifted by ``VGRAD_SEED_OFFSET`` (see :func:`vgrad_course.seed_offset`); an
+    Initializer passed in is used as it is.
+    """
+    seed = None if seed is None else effective_seed(seed)
     if isinstance(spec, keras.initializers.Initializer):
         return spec
     if isinstance(spec, int | float) and not isinstance(spec, bool):
@@ -153,6 +160,7 @@ def build_rnn(
         raise ValueError("forget_bias applies to cell='lstm' only")
     if recurrent_scale <= 0:
         raise ValueError(f"recurrent_scale must be > 0, got {recurrent_scale}")
+    seed = effective_seed(seed)  # every initializer below derives from the shifted seed
     kernel_init = keras.initializers.GlorotUniform(seed=seed)
     if cell == "simple":
         layer = keras.layers.SimpleRNN(

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from vgrad_course.reproducibility import make_rng
+
 #: Recurrence non-linearities understood by :func:`jacobian_norms`.
 RECURRENCES: tuple[str, ...] = ("linear", "tanh")
 
@@ -56,7 +58,7 @@ def recurrent_matrix(units: int, rho: float, *, seed: int = 0) -> np.ndarray:
     units = _check_positive_int("units", units)
     if not rho > 0:
         raise ValueError(f"rho must be > 0, got {rho}")
-    rng = np.random.default_rng(seed)
+    rng = make_rng(seed)
     w = rng.normal(0.0, 1.0 / np.sqrt(units), size=(units, units))
     return w * (rho / spectral_radius(w))
 
@@ -158,7 +160,7 @@ def spectral_radius_sweep(
     Used in: "Recurrent networks and backpropagation through time".
     """
     seq_len = _check_positive_int("seq_len", seq_len)
-    rng = np.random.default_rng(seed + 1)
+    rng = make_rng(seed + 1)
     inputs = rng.normal(0.0, input_scale, size=(seq_len, units))
     return np.array(
         [

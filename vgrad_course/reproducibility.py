@@ -52,8 +52,83 @@ def _configure_plotting() -> None:
     )
 
 
+#: Environment variable that shifts every seed the package uses (see :func:`seed_offset`).
+SEED_OFFSET_VARIABLE = "VGRAD_SEED_OFFSET"
+
+
+def seed_offset() -> int:
+    """Return the seed offset set by ``VGRAD_SEED_OFFSET`` (0 when unset or empty).
+
+    Every seed the package turns into randomness (NumPy generators, Keras initializers,
+    :func:`reseed`, the MNIST-1D generator) is shifted by this offset, so a whole chapter can be
+    re-run under other seeds without editing it: ``VGRAD_SEED_OFFSET=3 make test``.
+    It is read at each use, so changing it inside a running kernel takes effect at once.
+
+    Returns:
+        The offset, an integer (may be negative).
+
+    Raises:
+        ValueError: If the variable is set to something that is not an integer.
+
+    Used in: every chapter (through :func:`setup` and the package's seeded helpers).
+    """
+    raw = os.environ.get(SEED_OFFSET_VARIABLE, "").strip()
+    if not raw:
+        return 0
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(
+            f"{SEED_OFFSET_VARIABLE} must be an integer, got {raw!r}; "
+            f"unset it or use e.g. {SEED_OFFSET_VARIABLE}=1"
+        ) from None
+
+
+def effective_seed(seed: int) -> int:
+    """Return ``seed`` shifted by :func:`seed_offset`: the seed actually used.
+
+    Args:
+        seed: The seed a chapter or helper asked for.
+
+    Returns:
+        ``seed + seed_offset()``, a non-negative integer.
+
+    Raises:
+        TypeError: If ``seed`` is not an integer.
+        ValueError: If the shifted seed is negative (NumPy and Keras reject those).
+
+    Used in: every seeded helper of the package; chapters that draw their own numbers use
+    :func:`make_rng`.
+    """
+    if not isinstance(seed, int | np.integer) or isinstance(seed, bool):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    shifted = int(seed) + seed_offset()
+    if shifted < 0:
+        raise ValueError(
+            f"seed {seed} shifted by {SEED_OFFSET_VARIABLE}={seed_offset()} is {shifted}; "
+            "seeds must be >= 0"
+        )
+    return shifted
+
+
+def make_rng(seed: int = 0) -> np.random.Generator:
+    """Return a NumPy generator seeded with :func:`effective_seed` of ``seed``.
+
+    Args:
+        seed: The seed a chapter asks for (shifted by ``VGRAD_SEED_OFFSET``).
+
+    Returns:
+        A fresh ``np.random.Generator``.
+
+    Used in: chapters that draw random inputs themselves (02, 05, 10, 11).
+    """
+    return np.random.default_rng(effective_seed(seed))
+
+
 def reseed(seed: int = 0) -> None:
     """Seed Python, NumPy, TensorFlow and Keras; call before building each model in a comparison.
+
+    The seed is shifted by ``VGRAD_SEED_OFFSET`` (see :func:`seed_offset`).
 
     Args:
         seed: The seed for every random number generator.
@@ -62,11 +137,10 @@ def reseed(seed: int = 0) -> None:
     """
     import keras
 
-    if not isinstance(seed, int | np.integer) or isinstance(seed, bool):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    seed = effective_seed(seed)
     random.seed(seed)
     np.random.seed(seed)
-    keras.utils.set_random_seed(int(seed))
+    keras.utils.set_random_seed(seed)
 
 
 def setup(seed: int = 0) -> None:
@@ -75,7 +149,8 @@ def setup(seed: int = 0) -> None:
     Idempotent: calling it again reseeds and changes nothing else.
 
     Args:
-        seed: The seed for Python, NumPy, TensorFlow and Keras.
+        seed: The seed for Python, NumPy, TensorFlow and Keras (shifted by
+            ``VGRAD_SEED_OFFSET``, like every seed of the package: see :func:`seed_offset`).
 
     TensorFlow keeps its default thread pools (one thread per core): they are fixed by the
     first operation, which ``import vgrad_course`` already runs. To change them, set

@@ -14,6 +14,7 @@ import numpy as np
 
 from vgrad_course import data, models, probes, sequence_training, training
 from vgrad_course.configs import MLPConfig
+from vgrad_course.reproducibility import effective_seed, make_rng
 from vgrad_course.reproduction_records import (
     Reproduction,
     margin,
@@ -40,7 +41,7 @@ __all__ = [
 def _mnist_batch(n: int, *, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Return ``n`` standardised MNIST-1D training examples (the cached default data set)."""
     (x, y), _ = data.mnist1d(num_samples=4000, seed=42)
-    rng = np.random.default_rng(seed)
+    rng = make_rng(seed)
     idx = rng.permutation(len(x))[:n]
     return x[idx], y[idx]
 
@@ -180,7 +181,7 @@ def glorot2010(*, depth: int = 10, width: int = 128, seed: int = 0) -> Reproduct
 
     x, _ = _mnist_batch(512, seed=seed)
     limit = 1.0 / np.sqrt(width)
-    standard = keras.initializers.RandomUniform(-limit, limit, seed=seed)
+    standard = keras.initializers.RandomUniform(-limit, limit, seed=effective_seed(seed))
     ratios = {}
     for label, init in (("standard", standard), ("normalised", "glorot_uniform")):
         model = models.build_mlp(depth, width, activation="tanh", initializer=init, seed=seed)

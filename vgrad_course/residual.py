@@ -6,6 +6,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from vgrad_course.reproducibility import effective_seed
+
 
 @keras.saving.register_keras_serializable(package="vgrad_course")
 class ResidualBlock(keras.layers.Layer):
@@ -46,7 +48,9 @@ class ResidualBlock(keras.layers.Layer):
         self.activation = keras.activations.get(activation)
         self.dense = keras.layers.Dense(
             width,
-            kernel_initializer=keras.initializers.RandomNormal(stddev=self.branch_std, seed=seed),
+            kernel_initializer=keras.initializers.RandomNormal(
+                stddev=self.branch_std, seed=effective_seed(seed)
+            ),
             name="dense",
         )
 
@@ -110,7 +114,9 @@ def build_residual_mlp(
         branch_std = float(np.sqrt(2.0 / (width * depth)))
     inputs = keras.Input(shape=(input_dim,), name="x")
     h = keras.layers.Dense(
-        width, kernel_initializer=keras.initializers.GlorotUniform(seed=seed), name="project"
+        width,
+        kernel_initializer=keras.initializers.GlorotUniform(seed=effective_seed(seed)),
+        name="project",
     )(inputs)
     for i in range(1, depth + 1):
         h = ResidualBlock(
@@ -122,7 +128,9 @@ def build_residual_mlp(
         )(h)
     outputs = keras.layers.Dense(
         output_dim,
-        kernel_initializer=keras.initializers.GlorotUniform(seed=seed * 1000 + depth + 1),
+        kernel_initializer=keras.initializers.GlorotUniform(
+            seed=effective_seed(seed * 1000 + depth + 1)
+        ),
         name="output",
     )(keras.activations.get(activation)(h))
     return keras.Model(inputs, outputs, name=f"residual_{activation}_{depth}x{width}")
