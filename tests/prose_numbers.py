@@ -36,7 +36,7 @@ _CHAPTER_REF = re.compile(
     r"\b(?:[Cc]hapters?|[Pp]arts?|[Ss]ections?|[Ff]igures?)\s+[\dIVX]+"
     r"(?:\s*(?:,|and|–|-)\s*[\dIVX]+)*"
 )
-_YEAR = re.compile(r"(?<![\d.])(?:19[5-9]\d|20[0-3]\d)(?![\d.])")
+_YEAR = re.compile(r"(?<![\d.])(?:19[5-9]\d|20[0-3]\d)(?!\d|\.\d)")
 _POWER = re.compile(r"10\^\{?\s*([−-]?\s*\d+)\s*\}?")  # 10^{-6}, 10^-6, 10^9
 _TIMES_POWER = re.compile(r"(\d+(?:\.\d+)?)\s*(?:\\times|×)\s*1e")
 _NUMBER = re.compile(r"(?<![\w.])[−-]?\d+(?:\.\d+)?(?:e[−+-]?\d+)?(?![\w])")
