@@ -287,10 +287,13 @@ def _as_norms(history: object) -> np.ndarray:
 
 
 def detect_explosion(history: object, *, factor: float = 10.0, window: int = 5) -> int | None:
-    """Return the first step whose value is non-finite or > ``factor`` x the recent median.
+    """Return the first step whose value is non-finite, or a jump to a new high.
 
-    The reference is the median of the (up to) ``window`` previous finite values, so a single
-    earlier spike does not hide a later one and slow drifts are not flagged.
+    A jump is a value more than ``factor`` times the median of the (up to) ``window`` previous
+    finite values, so a single earlier spike does not hide a later one and slow drifts are not
+    flagged. It must also exceed every earlier finite value: near a minimum, mini-batch
+    gradient norms fall far below their starting size and then fluctuate by a factor 10 or
+    more from batch to batch, which is noise, not an explosion.
 
     Args:
         history: A :class:`~vgrad_course.monitor.GradientMonitor` (its global norm), a
@@ -312,6 +315,7 @@ def detect_explosion(history: object, *, factor: float = 10.0, window: int = 5) 
             return step
         previous = values[max(0, step - window) : step]
         previous = previous[np.isfinite(previous)]
-        if previous.size and value > factor * np.median(previous):
+        earlier = values[:step][np.isfinite(values[:step])]
+        if previous.size and value > factor * np.median(previous) and value > earlier.max():
             return step
     return None
