@@ -107,3 +107,10 @@ def test_descent_and_initialisation_follow_the_offset(monkeypatch):
     moved = run()
     for a, b in zip(base, moved, strict=True):
         assert not np.array_equal(a, b), "the offset changed nothing"
+
+
+def test_setup_prints_numpy_scalars_as_plain_numbers():
+    # MyST-NB formats a glued value from its text/plain repr: "np.float64(0.5)" would not parse.
+    vg.setup(seed=0)
+    assert repr(np.float64(0.5)) == "0.5"
+    assert repr({"a": np.int64(3)}) == "{'a': 3}"

@@ -144,7 +144,7 @@ def reseed(seed: int = 0) -> None:
 
 
 def setup(seed: int = 0) -> None:
-    """Prepare a notebook: quiet logs, seeds, deterministic ops and plot style.
+    """Prepare a notebook: quiet logs, seeds, deterministic ops, number printing and plot style.
 
     Idempotent: calling it again reseeds and changes nothing else.
 
@@ -166,5 +166,8 @@ def setup(seed: int = 0) -> None:
     tf.get_logger().setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", module=r"keras(\..*)?")
     tf.config.experimental.enable_op_determinism()
+    # NumPy 2 writes scalars as ``np.float64(0.5)``; the 1.x style (``0.5``) keeps printed dicts
+    # readable and lets MyST-NB's glue format a glued NumPy scalar (``{glue:text}`x:.2f```).
+    np.set_printoptions(legacy="1.25")
     _configure_plotting()
     reseed(seed)
