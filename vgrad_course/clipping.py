@@ -1,4 +1,4 @@
-"""Gradient clipping by global norm and by value (Pascanu, Mikolov & Bengio 2013)."""
+"""Gradient clipping by global norm (Pascanu, Mikolov & Bengio 2013) and by value (Mikolov 2012)."""
 
 from __future__ import annotations
 

@@ -19,8 +19,9 @@ from vgrad_course import models, training
 class MLPConfig:
     """A deep fully connected classifier and its optimiser (defaults: the sick baseline).
 
-    The defaults are the network Glorot & Bengio (2010) found hard to train: many sigmoid
-    layers with a naive small Gaussian initialisation, trained by plain SGD.
+    The defaults are a deep sigmoid network with a naive small Gaussian initialisation, trained
+    by plain SGD: the book's own small version of the kind of network Glorot & Bengio (2010)
+    found hard to train (they used up to five hidden layers of 1000 units).
 
     Attributes:
         depth: Hidden layers.

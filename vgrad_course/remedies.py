@@ -115,7 +115,7 @@ _ENTRIES = (
         "Gradient clipping by value",
         "Clamp each gradient entry to [-c, c]; bounds the step but can change its direction.",
         "07_clipping",
-        "pascanu2013difficulty",
+        "mikolov2012statistical",
         "rnn",
         (("clipvalue", 0.5),),
     ),
