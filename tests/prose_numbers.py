@@ -9,7 +9,7 @@ A number in a chapter's markdown is *covered* when it is
 Everything else — "about 0.6", "climbs from 24 to 41", "$10^{-15}$ of the gradient" — is an
 uncovered number: the reader cannot tell whether it is still true. Ignored: display math (an
 equation's constants), citations and cross-references (``{cite:p}`...```), years, "chapter N",
-heading numbers and the integers 0–3 and 10 (counting words and the base of a power).
+heading and list numbers and the integers 0–3 and 10 (counting words and the base of a power).
 
 Run ``python tests/prose_numbers.py [book/05_*.ipynb ...]`` for a report per chapter.
 """
@@ -32,6 +32,7 @@ _ROLE = re.compile(r"\{[\w:.-]+\}`[^`]*`")  # {glue:text}`x:.2f`, {cite:p}`...`,
 _LINK_TARGET = re.compile(r"\]\([^)]*\)")
 _DIRECTIVE_OPTION = re.compile(r"^:[\w-]+:.*$", re.M)
 _HEADING = re.compile(r"^#+ .*$", re.M)
+_LIST_MARKER = re.compile(r"^\s*\d+\.(?=\s)", re.M)
 _CHAPTER_REF = re.compile(
     r"\b(?:[Cc]hapters?|[Pp]arts?|[Ss]ections?|[Ff]igures?)\s+[\dIVX]+"
     r"(?:\s*(?:,|and|–|-)\s*[\dIVX]+)*"
@@ -55,6 +56,7 @@ def prose_numbers(markdown: str) -> list[tuple[str, float]]:
     text = _LINK_TARGET.sub("]", text)
     text = _DIRECTIVE_OPTION.sub(" ", text)
     text = _HEADING.sub(" ", text)
+    text = _LIST_MARKER.sub(" ", text)
     text = _CHAPTER_REF.sub(" ", text)
     text = _YEAR.sub(" ", text)
     text = re.sub(r"(\d),(\d{3})(?!\d)", r"\1\2", text)  # 5,000 -> 5000

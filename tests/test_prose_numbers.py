@@ -22,7 +22,7 @@ def test_scanner_ignores_glue_citations_math_code_and_years():
     text = (
         "The loss ends at {glue:text}`final_loss:.2f` {cite:p}`he2016deep`, as in 2016.\n"
         "See chapter 12 and {doc}`05_rnn_bptt`.\n\n$$\\eta < 2/\\lambda_{max} + 7$$\n\n"
-        "```python\nlr = 0.123\n```\n## 4. A heading\n:label: ex-9\n"
+        "```python\nlr = 0.123\n```\n## 4. A heading\n:label: ex-9\n5. A list item\n"
     )
     assert _values(text) == []
 

@@ -57,8 +57,12 @@ def test_requirements_are_pinned_compatibly():
 
 
 def test_package_is_ruff_clean():
+    # book/ruff.toml: chapter code lines fit the rendered column (79 characters).
     ruff = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
     result = subprocess.run(
-        [ruff, "check", "vgrad_course", "tests"], cwd=ROOT, capture_output=True, text=True
+        [ruff, "check", "vgrad_course", "tests", "book", ".ci"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
