@@ -94,3 +94,24 @@ def test_margin_and_plot():
     assert ax.get_xscale() == "log"
     with pytest.raises(ValueError):
         reproductions.margin(_record(1.0, bound=0.0))
+
+
+def test_degradation_margin_needs_both_halves_of_the_claim():
+    # deep plain worse than the shallow plain net and than the deep residual net
+    assert reproductions.degradation_margin(1.0, 1.5, 0.8) == pytest.approx(0.5)
+    # the residual net is worse than the shallow plain net: the margin shrinks
+    assert reproductions.degradation_margin(1.0, 1.5, 1.3) == pytest.approx(0.2)
+    # no degradation at all: negative
+    assert reproductions.degradation_margin(1.5, 1.0, 0.8) < 0
+    assert np.isnan(reproductions.degradation_margin(1.0, float("nan"), 0.8))
+
+
+def test_he2016_record_matches_its_extras():
+    record = reproductions.he2016(depth=3, shallow=1, width=4, epochs=1, seed=1)
+    extras = dict(record.extras)
+    expected = reproductions.degradation_margin(
+        extras["plain_shallow"], extras["plain_deep"], extras["residual_deep"]
+    )
+    assert record.measured == pytest.approx(expected)
+    assert extras["first_over_last"] > 0
+    assert record.paper == "he2016deep" and record.bound > 0

@@ -25,6 +25,7 @@ class Reproduction:
         bound: The bound it must clear.
         higher_is_better: True if ``measured`` must exceed ``bound``, False if it must stay below.
         detail: The raw numbers behind ``measured``.
+        extras: Further named measurements a chapter may check, as ``(name, value)`` pairs.
     """
 
     paper: str
@@ -37,6 +38,7 @@ class Reproduction:
     bound: float
     higher_is_better: bool
     detail: str
+    extras: tuple[tuple[str, float], ...] = ()
 
     @property
     def passed(self) -> bool:
