@@ -82,3 +82,26 @@ def test_bad_inputs_raise_clear_errors():
         recurrence.run_recurrence(np.eye(2), np.zeros((3, 5)))
     with pytest.raises(ValueError, match="seq_len"):
         recurrence.spectral_radius_sweep([1.0], seq_len=0)
+
+
+def test_sweeps_stack_one_sweep_per_seed():
+    rhos = [0.7, 1.3]
+    rows = recurrence.spectral_radius_sweeps(
+        rhos, n_matrices=3, seq_len=8, units=5, activation="tanh", input_scale=0.5, seed=2
+    )
+    assert rows.shape == (3, 2)
+    for i, row in enumerate(rows):
+        one = recurrence.spectral_radius_sweep(
+            rhos, seq_len=8, units=5, activation="tanh", input_scale=0.5, seed=2 + i
+        )
+        np.testing.assert_array_equal(row, one)
+    assert not np.allclose(rows[0], rows[1])  # different matrices
+
+
+def test_linear_norm_is_at_least_rho_to_the_t():
+    # ||W^T|| >= rho(W)^T for every matrix (the spectral norm bounds the spectral radius)
+    rhos = np.array([0.5, 1.0, 1.5])
+    rows = recurrence.spectral_radius_sweeps(rhos, n_matrices=4, seq_len=12, activation="linear")
+    assert np.all(rows >= rhos**12 * (1 - 1e-9))
+    with pytest.raises(ValueError, match="n_matrices"):
+        recurrence.spectral_radius_sweeps(rhos, n_matrices=0)

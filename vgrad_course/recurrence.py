@@ -170,3 +170,49 @@ def spectral_radius_sweep(
             for rho in rhos
         ]
     )
+
+
+def spectral_radius_sweeps(
+    rhos: Sequence[float],
+    *,
+    n_matrices: int = 5,
+    seq_len: int = 50,
+    units: int = 32,
+    activation: str = "tanh",
+    input_scale: float = 1.0,
+    seed: int = 0,
+) -> np.ndarray:
+    """Repeat :func:`spectral_radius_sweep` for several random matrices and input sequences.
+
+    One random direction of ``W`` says little about a chaotic recurrence (a tanh network with
+    ``rho > 1``): row ``i`` is the sweep with ``seed + i``, so statistics over rows (a median,
+    a range) describe the family of random matrices rather than one draw.
+
+    Args:
+        rhos: Spectral radii of the recurrent matrix.
+        n_matrices: Number of random matrices (and input sequences), one per row.
+        seq_len: Number of steps ``T``.
+        units: Size of the hidden state.
+        activation: ``"linear"`` or ``"tanh"``.
+        input_scale: Standard deviation of the input drive.
+        seed: Seed of the first matrix; matrix ``i`` uses ``seed + i``.
+
+    Returns:
+        float64 array of shape ``(n_matrices, len(rhos))`` of norms ``||dh_T/dh_0||``.
+
+    Used in: "Recurrent networks and backpropagation through time".
+    """
+    n_matrices = _check_positive_int("n_matrices", n_matrices)
+    return np.stack(
+        [
+            spectral_radius_sweep(
+                rhos,
+                seq_len=seq_len,
+                units=units,
+                activation=activation,
+                input_scale=input_scale,
+                seed=seed + i,
+            )
+            for i in range(n_matrices)
+        ]
+    )

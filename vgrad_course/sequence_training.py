@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import keras
 import numpy as np
 
-from vgrad_course import data, probes, training
+from vgrad_course import data, models, probes, training
 from vgrad_course.configs import RNNConfig
 
 #: MSE of always predicting the mean target (1.0) on the adding problem: Var(U1 + U2) = 1/6.
@@ -127,3 +128,132 @@ def first_over_last(norms: np.ndarray) -> float:
     if v[-1] == 0:
         return 0.0 if v[0] == 0 else float("inf")
     return float(v[0] / v[-1])
+
+
+def first_over_last_at_init(
+    cell: str,
+    x: object,
+    y: object,
+    *,
+    seeds: Sequence[int],
+    units: int = 32,
+    loss: str = "mse",
+    **build_options: object,
+) -> np.ndarray:
+    """Return the first-to-last input-gradient ratio of a freshly built RNN, one per seed.
+
+    How much gradient reaches the first step at initialisation depends on the random
+    recurrent matrix; a few seeds show whether one model's ratio is typical.
+
+    Args:
+        cell: A cell of :func:`vgrad_course.models.build_rnn` (``"simple"``, ``"lstm"``...).
+        x: A batch of sequences, shape ``(batch, seq_len, features)``.
+        y: The matching targets.
+        seeds: Seeds of the models' initializers, one model per seed.
+        units: Hidden units.
+        loss: The loss to differentiate (a Keras name).
+        **build_options: Further keywords of :func:`~vgrad_course.models.build_rnn`
+            (``seq_len``, ``input_dim``, ``output_activation``, ``forget_bias``...).
+
+    Returns:
+        float64 array with :func:`first_over_last` of
+        :func:`vgrad_course.probes.input_grad_norms` for each seed.
+
+    Used in: "Recurrent networks and backpropagation through time",
+    "Identity-initialised ReLU RNNs (IRNN)".
+    """
+    ratios = []
+    for seed in seeds:
+        model = models.build_rnn(cell, units, seed=seed, **build_options)
+        ratios.append(first_over_last(probes.input_grad_norms(model, x, y, loss=loss)))
+    return np.asarray(ratios, dtype=np.float64)
+
+
+def train_adding_seeds(
+    config: RNNConfig,
+    seq_len: int,
+    seeds: Sequence[int],
+    *,
+    steps: int = 600,
+    batch_size: int = 50,
+    eval_every: int = 100,
+    n_val: int = 500,
+    stop_below: float | None = None,
+    label: str | None = None,
+) -> list[SequenceRun]:
+    """Train the model ``config`` describes once per seed, sharing one compiled training step.
+
+    Each run starts from that seed's initialisation with a fresh optimizer state and reads that
+    seed's data (the same sequences as :func:`train_adding` with ``seed=seed``) in order, a
+    fresh batch at every step. The model is built and its training step traced only once:
+    between seeds its weights are replaced and the optimizer's slots and step counter reset.
+    Steps go through ``train_on_batch`` and evaluations through ``test_on_batch``, which skip
+    the per-call set-up of ``fit`` and ``evaluate``; tracing and that set-up cost more than
+    a few hundred steps of a small RNN, so several seeds cost little more than one.
+
+    Args:
+        config: The recurrent model and optimiser (see :class:`~vgrad_course.configs.RNNConfig`).
+        seq_len: Sequence length T.
+        seeds: Seeds of the data and the initializers, one run per seed.
+        steps: Most optimiser steps per run (a multiple of ``eval_every``).
+        batch_size: Sequences per step.
+        eval_every: Steps between validation measurements.
+        n_val: Validation sequences (generated with a different seed).
+        stop_below: Stop a run at the first evaluation whose validation MSE is below this
+            (None: always train for ``steps``).
+        label: Name of the runs (default: the cell name).
+
+    Returns:
+        One :class:`SequenceRun` per seed, in order; each holds its own copy of its model.
+
+    Used in: "LSTM and GRU".
+    """
+    if not isinstance(config, RNNConfig):
+        raise TypeError(f"config must be an RNNConfig, got {type(config).__name__}")
+    for name, value in (("steps", steps), ("batch_size", batch_size), ("eval_every", eval_every)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if steps % eval_every:
+        raise ValueError(f"steps ({steps}) must be a multiple of eval_every ({eval_every})")
+    seeds = list(seeds)
+    if not seeds:
+        raise ValueError("seeds must name at least one seed")
+    model = config.compile(config.build(seq_len=seq_len, seed=seeds[0]))
+    model.optimizer.build(model.trainable_variables)
+    fresh_optimizer = [v.numpy() for v in model.optimizer.variables]
+    runs = []
+    for seed in seeds:
+        model.set_weights(config.build(seq_len=seq_len, seed=seed).get_weights())
+        for variable, value in zip(model.optimizer.variables, fresh_optimizer, strict=True):
+            variable.assign(value)
+        x, y = data.adding_problem(steps * batch_size, seq_len, seed=seed)
+        x_val, y_val = data.adding_problem(n_val, seq_len, seed=seed + 10_000)
+        val_mse = []
+        for step in range(steps):
+            batch = slice(step * batch_size, (step + 1) * batch_size)
+            model.train_on_batch(x[batch], y[batch])
+            if (step + 1) % eval_every == 0:
+                val_mse.append(float(model.test_on_batch(x_val, y_val, return_dict=True)["loss"]))
+                if stop_below is not None and val_mse[-1] < stop_below:
+                    break
+        trained = keras.models.clone_model(model)
+        trained.set_weights(model.get_weights())
+        done = np.arange(1, len(val_mse) + 1) * eval_every
+        runs.append(SequenceRun(label or config.cell, np.asarray(val_mse), done, trained))
+    return runs
+
+
+def first_step_below(run: SequenceRun, threshold: float) -> int | None:
+    """Return the first evaluated step at which ``run``'s validation MSE is below ``threshold``.
+
+    Args:
+        run: A run from :func:`train_adding` or :func:`train_adding_seeds`.
+        threshold: The MSE that counts as solved (e.g. a fraction of the baseline).
+
+    Returns:
+        The optimiser step of that evaluation, or None if the run never got below.
+
+    Used in: "LSTM and GRU".
+    """
+    below = np.flatnonzero(np.asarray(run.val_mse) < threshold)
+    return int(run.steps[below[0]]) if below.size else None
