@@ -6,7 +6,7 @@ chapter can show exactly which variance is multiplied by what at every layer.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import keras
 import numpy as np
@@ -185,6 +185,46 @@ def std_through_depth(
     }
 
 
+def end_to_end_ratios(
+    depth: int,
+    width: int,
+    *,
+    scheme: str = "he",
+    activation: str = "relu",
+    seeds: Iterable[int] = range(5),
+    batch: int = 256,
+) -> dict[str, np.ndarray]:
+    """Measure, for several seeds, how much the network scales its signal end to end.
+
+    For each seed, :func:`std_through_depth` is run and two ratios are kept: the activation
+    std of the last layer over that of the first, and the gradient std at the first layer over
+    that at the last (a ratio below 1 means the backward signal shrinks towards the input).
+
+    Args:
+        depth: Number of layers.
+        width: Units per layer.
+        scheme: ``"naive"``, ``"glorot"`` or ``"he"`` (see :func:`init_std`).
+        activation: Activation name (see :func:`forward_backward`).
+        seeds: Seeds of the inputs and weights, one draw each.
+        batch: Number of input examples per draw.
+
+    Returns:
+        ``{"activation": (n_seeds,), "gradient": (n_seeds,)}``, one ratio per seed.
+
+    Used in: "Weight initialisation".
+    """
+    act, grad = [], []
+    for seed in seeds:
+        r = std_through_depth(
+            depth, width, scheme=scheme, activation=activation, batch=batch, seed=seed
+        )
+        act.append(r["activation_std"][-1] / r["activation_std"][0])
+        grad.append(r["gradient_std"][0] / r["gradient_std"][-1])
+    if not act:
+        raise ValueError("seeds must not be empty")
+    return {"activation": np.array(act), "gradient": np.array(grad)}
+
+
 def plot_std_through_depth(
     results: Mapping[str, Mapping[str, np.ndarray]],
     *,
@@ -212,11 +252,12 @@ def plot_std_through_depth(
     return plot_layer_values(values, ax=ax, ylabel=ylabel, title=title, logy=True)
 
 
-def dead_unit_fraction(model: keras.Model, x: object, *, prefix: str = "act_") -> np.ndarray:
-    """Return, per hidden layer, the fraction of units that output 0 for every input in ``x``.
+def dead_unit_masks(model: keras.Model, x: object, *, prefix: str = "act_") -> list[np.ndarray]:
+    """Return, per hidden layer, a boolean mask of the units that output 0 for every input.
 
-    Such a ReLU unit is *dead* on this data: its gradient is zero for every example, so
-    gradient descent can never revive it.
+    Such a ReLU unit is *dead* on this data: the gradient reaching its own weights and bias is
+    zero for every example. It can still come back to life when the layers below it change
+    its inputs (see :func:`track_dead_units`).
 
     Args:
         model: A functional model whose activation layers are named ``act_1``, ``act_2``...
@@ -225,7 +266,7 @@ def dead_unit_fraction(model: keras.Model, x: object, *, prefix: str = "act_") -
         prefix: Name prefix of the activation layers.
 
     Returns:
-        float64 array with one fraction per layer, input side first.
+        One boolean array per layer (input side first), True where the unit is dead.
 
     Used in: "Activation functions".
     """
@@ -238,7 +279,59 @@ def dead_unit_fraction(model: keras.Model, x: object, *, prefix: str = "act_") -
     probe = keras.Model(model.inputs, [layer.output for layer in layers])
     outputs = probe(np.asarray(x, dtype=np.float32), training=False)
     outputs = outputs if isinstance(outputs, list | tuple) else [outputs]
-    return np.array([float(np.all(np.asarray(o) <= 0, axis=0).mean()) for o in outputs])
+    return [np.all(np.asarray(o) <= 0, axis=0) for o in outputs]
+
+
+def dead_unit_fraction(model: keras.Model, x: object, *, prefix: str = "act_") -> np.ndarray:
+    """Return, per hidden layer, the fraction of units that output 0 for every input in ``x``.
+
+    Args:
+        model: A model as for :func:`dead_unit_masks`.
+        x: A batch of inputs.
+        prefix: Name prefix of the activation layers.
+
+    Returns:
+        float64 array with one fraction per layer, input side first.
+
+    Used in: "Activation functions".
+    """
+    return np.array([float(m.mean()) for m in dead_unit_masks(model, x, prefix=prefix)])
+
+
+def track_dead_units(
+    model: keras.Model,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    epochs: Sequence[int],
+    batch_size: int = 50,
+    x_probe: np.ndarray | None = None,
+) -> np.ndarray:
+    """Train a compiled model in stages and record which hidden units are dead after each.
+
+    A unit dead after one stage and alive after a later one has *revived*: its own weights
+    got no gradient, but the layers below it moved its inputs.
+
+    Args:
+        model: A compiled model as for :func:`dead_unit_masks` (hidden layers of equal width).
+        x: Training inputs.
+        y: Training targets.
+        epochs: Epochs of each stage, e.g. ``(1, 2)``: one epoch, then two more.
+        batch_size: Examples per step.
+        x_probe: Inputs on which a unit must be silent to count as dead (default ``x``).
+
+    Returns:
+        Boolean array ``(len(epochs) + 1, n_layers, width)``: the dead units before training
+        and after every stage.
+
+    Used in: "Activation functions".
+    """
+    x_probe = x if x_probe is None else x_probe
+    masks = [np.stack(dead_unit_masks(model, x_probe))]
+    for n in epochs:
+        model.fit(x, y, epochs=int(n), batch_size=batch_size, shuffle=True, verbose=0)
+        masks.append(np.stack(dead_unit_masks(model, x_probe)))
+    return np.stack(masks)
 
 
 def shift_biases(model: keras.Model, shift: float, *, prefix: str = "hidden_") -> keras.Model:
