@@ -38,3 +38,9 @@ def test_table_marks_failures_and_lists_their_first_line():
     assert "| 07_clipping | pass 12s | **FAIL** 9s |" in text
     assert "| 08_init | — | — |" in text
     assert "- 07_clipping [onednn]: AssertionError: (1.24, 11.9)" in text
+
+
+def test_offsets_are_one_comma_separated_argument():
+    assert robust._offsets("0,6, 7") == [0, 6, 7]
+    with pytest.raises(robust.argparse.ArgumentTypeError, match="comma-separated"):
+        robust._offsets("1 2")
