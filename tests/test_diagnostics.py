@@ -100,3 +100,40 @@ def test_summary_table_has_one_row_per_report_with_its_numbers():
     assert len(table) == 3 and table[1].split()[0] == "a"
     assert table[1].split()[1] == f"{rep.loss[-1]:.3f}"
     assert table[1].split()[2] == "-"  # no validation data
+
+
+@pytest.mark.parametrize("epsilon", [1e-12, 1e-2])
+def test_diagnose_takes_an_adam_instance_and_its_epsilon(epsilon):
+    # Adam's first step, written out: m = (1-b1) g, v = (1-b2) g^2, and Keras divides by
+    # sqrt(v) + epsilon before the bias correction, so the step is lr g / (|g| + eps/sqrt(1-b2)).
+    model = _mlp()
+    x, y = _data()
+    lr = 0.01
+    loss = training.classification_loss()
+    grads = diagnostics.kernel_gradients(model, x, y, loss=loss)
+    weights = {n: model.get_layer(n).kernel.numpy() for n in grads}
+    opt = training.make_optimizer("adam", lr, epsilon=epsilon)
+    assert opt.epsilon == epsilon
+    scale = epsilon / np.sqrt(1 - opt.beta_2)
+    steps = {n: lr * g / (np.abs(g) + scale) for n, g in grads.items()}
+    expected = [np.log10(np.linalg.norm(steps[n]) / np.linalg.norm(weights[n])) for n in grads]
+    report = diagnostics.diagnose(model, x, y, optimizer=opt, epochs=1, batch_size=len(x))
+    np.testing.assert_allclose(report.update_ratio[0], expected, atol=1e-3)
+
+
+def test_make_optimizer_epsilon_only_for_adaptive_optimizers():
+    assert training.make_optimizer("rmsprop", epsilon=1e-9).epsilon == 1e-9
+    assert training.make_optimizer("adam").epsilon == 1e-7  # Keras' default is kept
+    with pytest.raises(ValueError, match="epsilon"):
+        training.make_optimizer("sgd", epsilon=1e-9)
+    with pytest.raises(ValueError, match="epsilon"):
+        training.make_optimizer("adam", epsilon=0.0)
+
+
+def test_diagnose_track_every_records_every_kth_step_of_the_same_run():
+    x, y = _data(64)
+    full = diagnostics.diagnose(_mlp(), x, y, epochs=1, batch_size=8)
+    sparse = diagnostics.diagnose(_mlp(), x, y, epochs=1, batch_size=8, track_every=3)
+    assert full.update_ratio.shape == (8, 3) and sparse.update_ratio.shape == (3, 3)
+    np.testing.assert_allclose(sparse.update_ratio, full.update_ratio[::3], atol=1e-5)
+    np.testing.assert_allclose(sparse.loss, full.loss, rtol=1e-6)

@@ -143,7 +143,7 @@ class Diagnosis:
         saturated: Fraction of saturated (or, for ReLU, inactive) units per layer.
         grad_norm: ``||dL/dW||`` per layer after training.
         grad_std: Std of the entries of ``dL/dW`` per layer after training.
-        update_ratio: ``log10(||dW||/||W||)``, shape ``(steps, layers)``.
+        update_ratio: ``log10(||dW||/||W||)``, shape ``(recorded steps, layers)``.
         loss: Training loss per epoch.
         val_accuracy: Validation accuracy per epoch (empty without validation data).
     """
@@ -164,13 +164,14 @@ def diagnose(
     x: np.ndarray,
     y: np.ndarray,
     *,
-    optimizer: str = "sgd",
+    optimizer: str | keras.optimizers.Optimizer = "sgd",
     lr: float = 0.1,
     epochs: int = 5,
     batch_size: int = 64,
     validation_data: tuple[np.ndarray, np.ndarray] | None = None,
     probe_size: int = 512,
     seed: int = 0,
+    track_every: int = 1,
 ) -> Diagnosis:
     """Train a classifier briefly while tracking update ratios, then probe every hidden layer.
 
@@ -178,24 +179,26 @@ def diagnose(
         model: An uncompiled model from :func:`vgrad_course.models.build_mlp` (logit outputs).
         x: Training inputs.
         y: Integer class labels.
-        optimizer: Optimizer name (see :func:`vgrad_course.training.make_optimizer`).
-        lr: Learning rate.
+        optimizer: Optimizer name (see :func:`vgrad_course.training.make_optimizer`) or a
+            fresh optimizer instance, e.g. ``make_optimizer("adam", epsilon=1e-12)``.
+        lr: Learning rate (ignored when ``optimizer`` is an instance).
         epochs: Training epochs.
         batch_size: Examples per step.
         validation_data: Optional ``(x_val, y_val)`` for the accuracy curve.
         probe_size: Number of training examples used for the activation and gradient probes.
         seed: Reseeds every generator before training, so the batch order is the same for
             every model compared.
+        track_every: Record the update ratio at every this-many-th step only (cheaper).
 
     Returns:
         A :class:`Diagnosis`.
 
-    Used in: "Diagnosing a network".
+    Used in: "Vanishing gradients in deep networks", "Diagnosing a network".
     """
     loss = training.classification_loss()
     metrics = ["accuracy"] if validation_data is not None else None
     training.compile_model(model, loss=loss, optimizer=optimizer, lr=lr, metrics=metrics)
-    tracker = UpdateRatioTracker()
+    tracker = UpdateRatioTracker(every=track_every)
     reseed(seed)
     history = training.train(
         model,

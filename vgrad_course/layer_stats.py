@@ -49,6 +49,10 @@ class LayerStats:
     dead: float = 0.0
 
 
+#: ``|tanh(z)|`` above this counts as saturated (there ``tanh'(z) < 0.06``).
+TANH_SATURATION: float = 0.97
+
+
 def saturation_mask(values: np.ndarray, activation: str) -> np.ndarray:
     """Return a boolean mask of units whose activation derivative is (nearly) zero.
 
@@ -67,7 +71,7 @@ def saturation_mask(values: np.ndarray, activation: str) -> np.ndarray:
     """
     a = np.asarray(values)
     if activation == "tanh":
-        return np.abs(a) > 0.97
+        return np.abs(a) > TANH_SATURATION
     if activation == "sigmoid":
         return (a < 0.015) | (a > 0.985)
     return np.zeros(a.shape, dtype=bool)

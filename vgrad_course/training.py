@@ -28,6 +28,7 @@ def make_optimizer(
     clipnorm: float | None = None,
     clipvalue: float | None = None,
     global_clipnorm: float | None = None,
+    epsilon: float | None = None,
 ) -> keras.optimizers.Optimizer:
     """Create a Keras optimizer by name, with optional gradient clipping.
 
@@ -37,11 +38,14 @@ def make_optimizer(
         clipnorm: Clip each variable's gradient to this norm.
         clipvalue: Clip each gradient entry to ``[-clipvalue, clipvalue]``.
         global_clipnorm: Clip all gradients together to this global norm.
+        epsilon: For ``"adam"`` and ``"rmsprop"``: the constant added to the root of the
+            squared-gradient average before dividing by it (None keeps Keras' default, 1e-7).
 
     Returns:
         A new optimizer.
 
-    Used in: every training chapter; "Gradient clipping" for the clipping options.
+    Used in: every training chapter; "Gradient clipping" for the clipping options;
+    "Vanishing gradients in deep networks" for Adam's ``epsilon``.
     """
     if name not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {name!r}")
@@ -51,13 +55,18 @@ def make_optimizer(
     clip = {k: v for k, v in clip.items() if v is not None}
     if len(clip) > 1:
         raise ValueError(f"use at most one clipping option, got {sorted(clip)}")
+    eps = {} if epsilon is None else {"epsilon": epsilon}
+    if eps and name not in ("adam", "rmsprop"):
+        raise ValueError(f"epsilon applies to adam and rmsprop only, not {name!r}")
+    if eps and not epsilon > 0:
+        raise ValueError(f"epsilon must be > 0, got {epsilon}")
     if name == "sgd":
         return keras.optimizers.SGD(learning_rate=lr, **clip)
     if name == "momentum":
         return keras.optimizers.SGD(learning_rate=lr, momentum=0.9, **clip)
     if name == "rmsprop":
-        return keras.optimizers.RMSprop(learning_rate=lr, **clip)
-    return keras.optimizers.Adam(learning_rate=lr, **clip)
+        return keras.optimizers.RMSprop(learning_rate=lr, **clip, **eps)
+    return keras.optimizers.Adam(learning_rate=lr, **clip, **eps)
 
 
 def compile_model(
