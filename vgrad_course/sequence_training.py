@@ -37,6 +37,17 @@ class SequenceRun:
         return float(self.val_mse[-1])
 
 
+def _check_budget(config: RNNConfig, steps: int, batch_size: int, eval_every: int) -> None:
+    """Raise a clear error for a config that is not an RNNConfig or a malformed step budget."""
+    if not isinstance(config, RNNConfig):
+        raise TypeError(f"config must be an RNNConfig, got {type(config).__name__}")
+    for name, value in (("steps", steps), ("batch_size", batch_size), ("eval_every", eval_every)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if steps % eval_every:
+        raise ValueError(f"steps ({steps}) must be a multiple of eval_every ({eval_every})")
+
+
 def train_adding(
     config: RNNConfig,
     seq_len: int,
@@ -68,13 +79,7 @@ def train_adding(
 
     Used in: "LSTM and GRU", "Identity-initialised ReLU RNNs (IRNN)".
     """
-    if not isinstance(config, RNNConfig):
-        raise TypeError(f"config must be an RNNConfig, got {type(config).__name__}")
-    for name, value in (("steps", steps), ("batch_size", batch_size), ("eval_every", eval_every)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    if steps % eval_every:
-        raise ValueError(f"steps ({steps}) must be a multiple of eval_every ({eval_every})")
+    _check_budget(config, steps, batch_size, eval_every)
     x, y = data.adding_problem(steps * batch_size, seq_len, seed=seed)
     x_val, y_val = data.adding_problem(n_val, seq_len, seed=seed + 10_000)
     model = config.compile(config.build(seq_len=seq_len, seed=seed))
@@ -208,13 +213,7 @@ def train_adding_seeds(
 
     Used in: "LSTM and GRU".
     """
-    if not isinstance(config, RNNConfig):
-        raise TypeError(f"config must be an RNNConfig, got {type(config).__name__}")
-    for name, value in (("steps", steps), ("batch_size", batch_size), ("eval_every", eval_every)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    if steps % eval_every:
-        raise ValueError(f"steps ({steps}) must be a multiple of eval_every ({eval_every})")
+    _check_budget(config, steps, batch_size, eval_every)
     seeds = list(seeds)
     if not seeds:
         raise ValueError("seeds must name at least one seed")
