@@ -5,7 +5,11 @@ from __future__ import annotations
 import pytest
 
 import vgrad_course as vg
-from vgrad_course.reproducibility import SEED_OFFSET_VARIABLE
+from vgrad_course.backend import load_tensorflow
+from vgrad_course.seeds import SEED_OFFSET_VARIABLE
+
+# Test modules import Keras at collection: start TensorFlow first, with the course's defaults.
+load_tensorflow()
 
 
 @pytest.fixture(autouse=True)

@@ -34,7 +34,7 @@ APPENDED: dict[str, tuple[str, float, str]] = {
         "shape",
     ),
     "tamper": (
-        "import vgrad_course.checker as c\nwith open(c.__file__, 'a') as fh:\n"
+        "import vgrad_course.grading.checker as c\nwith open(c.__file__, 'a') as fh:\n"
         "    fh.write('\\n# tampered by a submission\\n')",
         0,
         "modified the course package (checker.py)",

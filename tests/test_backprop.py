@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from vgrad_course import backprop
+from vgrad_course.lessons import backprop
 
 PARAMS = {
     "w1": np.array([0.5, -1.0]),

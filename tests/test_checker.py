@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vgrad_course import checks
-from vgrad_course.checker import REGISTRY, NotFullMarks, Result, check, run_cases, unscored
-from vgrad_course.checks import labs
+from vgrad_course.grading import checks
+from vgrad_course.grading.checker import REGISTRY, NotFullMarks, Result, check, run_cases, unscored
+from vgrad_course.grading.checks import labs
 
 checks.load_all()
 
@@ -240,7 +240,7 @@ def test_run_cases_counts_points_per_case():
     assert result.max_points == 4 and 0 < result.points < 4
 
 
-# The experiment helpers in vgrad_course.checks.labs, against independent references.
+# The experiment helpers in vgrad_course.grading.checks.labs, against independent references.
 
 
 def test_labs_sigmoid_is_stable_and_correct():

@@ -69,3 +69,16 @@ def test_non_list_input_raises_type_error():
 def test_nan_gradients_get_a_clear_error():
     with pytest.raises(ValueError, match="not finite"):
         clipping.clip_by_norm([np.array([np.nan, 1.0], np.float32)], 1.0)
+
+
+def test_cosine_similarity_matches_numpy():
+    rng = np.random.default_rng(0)
+    a = [rng.standard_normal((3, 2)), rng.standard_normal(4)]
+    b = [rng.standard_normal((3, 2)), rng.standard_normal(4)]
+    va = np.concatenate([t.ravel() for t in a])
+    vb = np.concatenate([t.ravel() for t in b])
+    expected = va @ vb / np.linalg.norm(va) / np.linalg.norm(vb)
+    assert clipping.cosine_similarity(a, b) == pytest.approx(expected)
+    assert clipping.cosine_similarity(a, [2 * t for t in a]) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="zero"):
+        clipping.cosine_similarity([np.zeros(2)], [np.ones(2)])

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from vgrad_course import clipping_runs, data, models, training
+from vgrad_course import data, models, training
+from vgrad_course.lessons import clipping_runs
 
 
 def _build(seed=0, cell="simple", units=8):

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from vgrad_course import curvature, models
+from vgrad_course import models
+from vgrad_course.lessons import curvature
 
 
 def _full_hessian(model, x, y):

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from vgrad_course import descent
+from vgrad_course.lessons import descent
 
 
 def _finite_diff(fn, w, eps=1e-6):

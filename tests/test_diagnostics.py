@@ -4,7 +4,8 @@ import matplotlib
 import numpy as np
 import pytest
 
-from vgrad_course import diagnostics, models, probes, training
+from vgrad_course import models, probes, training
+from vgrad_course.probes import _dashboard as diagnostics
 
 matplotlib.use("Agg")
 

@@ -9,9 +9,9 @@ import re
 import nbformat
 import pytest
 
-from vgrad_course import checks
-from vgrad_course.checker import REGISTRY, Result
-from vgrad_course.exercises import ROOT, exercise_notebook, generate, main, strip_solutions
+from vgrad_course.grading import checks
+from vgrad_course.grading.checker import REGISTRY, Result
+from vgrad_course.grading.exercises import ROOT, exercise_notebook, generate, main, strip_solutions
 
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
 EXERCISES = sorted((ROOT / "exercises").glob("*.ipynb"))
@@ -19,7 +19,7 @@ CHECK_CALL = re.compile(r'^check\("(?P<qid>[\w.]+)", (?P<answer>\w+)\)$')
 
 
 def test_exercises_are_up_to_date():
-    assert generate(check=True) == [], "run: python -m vgrad_course.exercises"
+    assert generate(check=True) == [], "run: python -m vgrad_course.grading.exercises"
     assert main(["--check"]) == 0
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from grading_corpus import APPENDED, UNREADABLE, write_corpus
 
-from vgrad_course import checks
+from vgrad_course.grading import checks
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -61,7 +61,7 @@ def graded(tmp_path_factory):
     package_before = {p: p.read_bytes() for p in package}
     out = tmp / "out" / "grades.csv"
     proc = subprocess.run(
-        [sys.executable, "-m", "vgrad_course.grade", str(subs), "--out", str(out)]
+        [sys.executable, "-m", "vgrad_course.grading.cli", str(subs), "--out", str(out)]
         + ["--jobs", "2", "--timeout", str(TIMEOUT), "--call-timeout", str(CALL_TIMEOUT)],
         capture_output=True,
         text=True,

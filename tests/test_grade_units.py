@@ -11,9 +11,9 @@ import pytest
 from nbclient.exceptions import CellTimeoutError
 from nbformat.v4 import new_code_cell
 
-from vgrad_course.grade import Row, grade_file, main, student_name, write_gradebook
-from vgrad_course.grading_protocol import helper_namespace
-from vgrad_course.grading_session import Graded, _run_cells, identify_set
+from vgrad_course.grading.cli import Row, grade_file, main, student_name, write_gradebook
+from vgrad_course.grading.protocol import helper_namespace
+from vgrad_course.grading.session import Graded, _run_cells, identify_set
 
 
 def test_student_names_follow_the_folder_layout(tmp_path):

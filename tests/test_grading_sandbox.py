@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from vgrad_course.grading_sandbox import (
+from vgrad_course.grading.sandbox import (
     PACKAGE,
     kernel_pythonpath,
     modified_files,

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from vgrad_course import activations, initialisation, models, training
+from vgrad_course import activations, models, training
+from vgrad_course.lessons import initialisation
 
 
 def test_glorot_and_he_std_match_keras_initialisers():

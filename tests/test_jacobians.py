@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 
-from vgrad_course import jacobians, models
-from vgrad_course.monitor import GradientMonitor
+from vgrad_course import models
+from vgrad_course.lessons import jacobians
+from vgrad_course.probes._monitor import GradientMonitor
 
 
 def test_random_product_norms_follow_the_scale():

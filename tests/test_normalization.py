@@ -2,7 +2,8 @@ import keras
 import numpy as np
 import pytest
 
-from vgrad_course import models, normalization
+from vgrad_course import models
+from vgrad_course.lessons import normalization
 
 
 def test_batch_normalize_matches_keras_training_mode():

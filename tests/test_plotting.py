@@ -7,7 +7,11 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 
-from vgrad_course import models, plotting, probes  # noqa: E402
+from vgrad_course import (
+    models,
+    plotting,
+    probes,  # noqa: E402
+)
 
 
 def teardown_function():

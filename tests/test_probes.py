@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from vgrad_course import data, initialisation, models, probes, training
+from vgrad_course import data, models, probes, training
+from vgrad_course.lessons import initialisation
 
 
 def _tiny_mlp(loss="mse"):

@@ -6,7 +6,7 @@ import myst_nb
 import numpy as np
 import pytest
 
-from vgrad_course import prose
+from vgrad_course.lessons import prose
 
 
 @pytest.fixture

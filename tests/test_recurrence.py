@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from vgrad_course import recurrence
+from vgrad_course.lessons import recurrence
 
 
 def _orthogonal(n, seed=0):

@@ -3,7 +3,8 @@ import dataclasses
 import numpy as np
 import pytest
 
-from vgrad_course import models, remedies
+from vgrad_course import models
+from vgrad_course.lessons import configs, remedies
 
 
 def test_registry_entries_are_complete_and_consistent():
@@ -20,7 +21,7 @@ def test_registry_entries_are_complete_and_consistent():
 
 
 def test_every_remedy_applies_to_its_baseline_and_changes_it():
-    baselines = {"deep-mlp": remedies.MLPConfig(), "rnn": remedies.RNNConfig()}
+    baselines = {"deep-mlp": configs.MLPConfig(), "rnn": configs.RNNConfig()}
     for r in remedies.REMEDIES.values():
         base = baselines[r.problem]
         new = r.apply(base)
@@ -34,16 +35,16 @@ def test_every_remedy_applies_to_its_baseline_and_changes_it():
 
 def test_apply_rejects_foreign_config():
     with pytest.raises(TypeError):
-        remedies.get_remedy("lstm").apply(remedies.MLPConfig())
+        remedies.get_remedy("lstm").apply(configs.MLPConfig())
     with pytest.raises(TypeError):
-        remedies.get_remedy("batch_norm").apply(remedies.RNNConfig())
+        remedies.get_remedy("batch_norm").apply(configs.RNNConfig())
     with pytest.raises(TypeError):
-        remedies.get_remedy("batch_norm").applies_to(remedies.MLPConfig)
+        remedies.get_remedy("batch_norm").applies_to(configs.MLPConfig)
 
 
 def test_clipping_applies_to_both_problems():
     clip = remedies.get_remedy("clip_norm")
-    assert clip.applies_to(remedies.MLPConfig()) and clip.applies_to(remedies.RNNConfig())
+    assert clip.applies_to(configs.MLPConfig()) and clip.applies_to(configs.RNNConfig())
 
 
 def test_lookup_errors():
@@ -63,7 +64,7 @@ def test_remedies_for_partitions_the_registry():
 
 
 def test_mlp_config_builds_what_it_says():
-    cfg = remedies.get_remedy("residual").apply(remedies.MLPConfig(depth=3, width=8))
+    cfg = remedies.get_remedy("residual").apply(configs.MLPConfig(depth=3, width=8))
     model = cfg.build(seed=1)
     reference = models.build_mlp(
         3, 8, activation="sigmoid", initializer=0.05, residual=True, seed=1
@@ -74,11 +75,11 @@ def test_mlp_config_builds_what_it_says():
 
 
 def test_compile_uses_the_configured_optimiser_and_clipping():
-    cfg = remedies.get_remedy("clip_norm").apply(remedies.MLPConfig(depth=2, width=4))
+    cfg = remedies.get_remedy("clip_norm").apply(configs.MLPConfig(depth=2, width=4))
     model = cfg.compile(cfg.build())
     assert model.optimizer.global_clipnorm == 1.0
     assert float(model.optimizer.learning_rate) == pytest.approx(cfg.lr)
-    rnn = remedies.get_remedy("gru").apply(remedies.RNNConfig(units=4))
+    rnn = remedies.get_remedy("gru").apply(configs.RNNConfig(units=4))
     model = rnn.compile(rnn.build(seq_len=5))
     assert model.get_layer("rnn").__class__.__name__ == "GRU"
     assert model.optimizer.__class__.__name__ == "Adam"

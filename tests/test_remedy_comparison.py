@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 import vgrad_course as vg
-from vgrad_course import remedies, remedy_comparison, training
+from vgrad_course import training
+from vgrad_course.lessons import configs, remedies, remedy_comparison
 
 
 def _data():
@@ -14,7 +15,7 @@ def _data():
 
 def test_train_remedies_matches_manual_runs():
     x, y = _data()
-    base = remedies.MLPConfig(depth=2, width=4)
+    base = configs.MLPConfig(depth=2, width=4)
     bn = remedies.get_remedy("batch_norm")
     hist = remedy_comparison.train_remedies(base, [bn], x, y, epochs=2, batch_size=16, seed=4)
     assert list(hist) == ["baseline", "batch_norm"]
@@ -29,7 +30,7 @@ def test_train_remedies_rejects_inapplicable_remedy():
     x, y = _data()
     with pytest.raises(ValueError, match="does not apply"):
         remedy_comparison.train_remedies(
-            remedies.MLPConfig(depth=1, width=2), [remedies.get_remedy("lstm")], x, y
+            configs.MLPConfig(depth=1, width=2), [remedies.get_remedy("lstm")], x, y
         )
 
 

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from vgrad_course import data, models, probes, reproductions, sequence_training
+from vgrad_course import data, models, probes
+from vgrad_course.lessons import reproductions, sequence_training
 
 
 def _record(measured, bound=1.0, higher=True):

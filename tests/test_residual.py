@@ -2,7 +2,8 @@ import keras
 import numpy as np
 import pytest
 
-from vgrad_course import probes, residual, training
+from vgrad_course import probes, training
+from vgrad_course.lessons import residual
 
 
 def test_block_jacobian_is_identity_plus_branch():

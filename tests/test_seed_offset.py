@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 import vgrad_course as vg
-from vgrad_course import data, descent, initialisation, jacobians, models, recurrence, residual
-from vgrad_course.reproducibility import SEED_OFFSET_VARIABLE
+from vgrad_course import data, models
+from vgrad_course.lessons import descent, initialisation, jacobians, recurrence, residual
+from vgrad_course.seeds import SEED_OFFSET_VARIABLE
 
 
 def _weights(model) -> list[np.ndarray]:

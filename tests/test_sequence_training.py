@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from vgrad_course import data, remedies, sequence_training
+from vgrad_course import data
+from vgrad_course.lessons import configs, sequence_training
 
 
 def test_baseline_mse_is_the_variance_of_the_target():
@@ -10,7 +11,7 @@ def test_baseline_mse_is_the_variance_of_the_target():
 
 
 def test_train_adding_records_one_value_per_block_and_matches_evaluate():
-    cfg = remedies.RNNConfig(units=4)
+    cfg = configs.RNNConfig(units=4)
     run = sequence_training.train_adding(cfg, 6, steps=4, batch_size=8, eval_every=2, n_val=32)
     np.testing.assert_array_equal(run.steps, [2, 4])
     assert run.val_mse.shape == (2,) and run.label == "simple"
@@ -20,7 +21,7 @@ def test_train_adding_records_one_value_per_block_and_matches_evaluate():
 
 
 def test_train_adding_is_deterministic():
-    cfg = remedies.RNNConfig(cell="gru", units=3)
+    cfg = configs.RNNConfig(cell="gru", units=3)
     a = sequence_training.train_adding(cfg, 5, steps=3, batch_size=4, eval_every=1, n_val=8)
     b = sequence_training.train_adding(cfg, 5, steps=3, batch_size=4, eval_every=1, n_val=8)
     np.testing.assert_array_equal(a.val_mse, b.val_mse)
@@ -31,12 +32,12 @@ def test_train_adding_is_deterministic():
 )
 def test_train_adding_rejects_bad_budgets(kwargs):
     with pytest.raises(ValueError):
-        sequence_training.train_adding(remedies.RNNConfig(units=2), 4, **kwargs)
+        sequence_training.train_adding(configs.RNNConfig(units=2), 4, **kwargs)
 
 
 def test_train_adding_rejects_mlp_config():
     with pytest.raises(TypeError):
-        sequence_training.train_adding(remedies.MLPConfig(), 4)
+        sequence_training.train_adding(configs.MLPConfig(), 4)
 
 
 def test_first_over_last_at_init_matches_a_gradient_tape_per_seed():
@@ -62,7 +63,7 @@ def test_first_over_last_at_init_matches_a_gradient_tape_per_seed():
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 def test_train_adding_seeds_resets_model_and_optimizer_between_seeds(cell):
-    cfg = remedies.RNNConfig(cell=cell, units=4, lr=1e-2)
+    cfg = configs.RNNConfig(cell=cell, units=4, lr=1e-2)
     budget = {"steps": 6, "batch_size": 8, "eval_every": 2, "n_val": 16}
     both = sequence_training.train_adding_seeds(cfg, 5, [3, 4], **budget)
     alone = sequence_training.train_adding_seeds(cfg, 5, [4], **budget)[0]
@@ -74,7 +75,7 @@ def test_train_adding_seeds_resets_model_and_optimizer_between_seeds(cell):
 
 
 def test_train_adding_seeds_matches_a_fresh_model_fitted_in_order():
-    cfg = remedies.RNNConfig(cell="lstm", units=4, lr=1e-2)
+    cfg = configs.RNNConfig(cell="lstm", units=4, lr=1e-2)
     run = sequence_training.train_adding_seeds(
         cfg, 5, [7, 8], steps=4, batch_size=8, eval_every=4, n_val=16
     )[1]
@@ -87,7 +88,7 @@ def test_train_adding_seeds_matches_a_fresh_model_fitted_in_order():
 
 
 def test_train_adding_seeds_stops_below_the_target():
-    cfg = remedies.RNNConfig(units=3)
+    cfg = configs.RNNConfig(units=3)
     budget = {"steps": 6, "batch_size": 4, "eval_every": 2, "n_val": 8}
     full = sequence_training.train_adding_seeds(cfg, 4, [0], **budget)[0]
     target = float(full.val_mse[0]) + 1e-6  # the first evaluation is already below
@@ -103,7 +104,7 @@ def test_train_adding_seeds_stops_below_the_target():
 def test_train_adding_seeds_rejects_bad_arguments(kwargs, error):
     options = {"seeds": [0], **kwargs}
     with pytest.raises(error):
-        sequence_training.train_adding_seeds(remedies.RNNConfig(units=2), 4, **options)
+        sequence_training.train_adding_seeds(configs.RNNConfig(units=2), 4, **options)
 
 
 def test_first_step_below_finds_the_first_evaluation_under_the_threshold():

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 import vgrad_course as vg
-from vgrad_course import models, training, variants
+from vgrad_course import models, training
+from vgrad_course.lessons import variants
 
 
 def _build():
@@ -33,16 +34,3 @@ def test_train_variants_reproduces_a_manual_seeded_run():
     assert variants.final_values(hist)["a"] == pytest.approx(manual["loss"][-1])
     with pytest.raises(ValueError, match="not in builders"):
         variants.train_variants({"a": _build}, x, y, loss="mse", options={"c": {}})
-
-
-def test_cosine_similarity_matches_numpy():
-    rng = np.random.default_rng(0)
-    a = [rng.standard_normal((3, 2)), rng.standard_normal(4)]
-    b = [rng.standard_normal((3, 2)), rng.standard_normal(4)]
-    va = np.concatenate([t.ravel() for t in a])
-    vb = np.concatenate([t.ravel() for t in b])
-    expected = va @ vb / np.linalg.norm(va) / np.linalg.norm(vb)
-    assert variants.cosine_similarity(a, b) == pytest.approx(expected)
-    assert variants.cosine_similarity(a, [2 * t for t in a]) == pytest.approx(1.0)
-    with pytest.raises(ValueError, match="zero"):
-        variants.cosine_similarity([np.zeros(2)], [np.ones(2)])

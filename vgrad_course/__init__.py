@@ -1,55 +1,69 @@
 """vgrad_course: the companion package of the course on vanishing and exploding gradients.
 
-Import this package before TensorFlow: it sets the environment variables that keep
-TensorFlow's start-up chatter out of notebook outputs. Every notebook starts with::
+The package has three wings, one folder each:
+
+- the **library** (this folder's modules and :mod:`vgrad_course.probes`): data, models,
+  training, clipping, plotting, reproducibility and the probes that measure gradients. It
+  imports nothing from the other two wings.
+- the **lessons** (:mod:`vgrad_course.lessons`): the experiments the chapters run, built on
+  the library.
+- the **grader** (:mod:`vgrad_course.grading`): the exercise checker, the checks, the
+  grading session and its command line. It imports no TensorFlow.
+
+Importing the package does nothing but make those names available: sub-modules load when first
+used (``vg.probes``, ``vg.lessons.jacobians``), and TensorFlow starts only when a module that
+needs it is imported. Every notebook starts with::
 
     import vgrad_course as vg
-    vg.setup(seed=0)
+
+    vg.setup(seed=0)  # start TensorFlow quietly, seed everything, set the plot style
 """
 
 from __future__ import annotations
 
-import os
+import importlib
+from types import ModuleType
 
-# These must be set before TensorFlow is first imported (see FACTS: either alone is not enough).
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+__version__ = "0.1.0"
 
-
-def _import_tensorflow_quietly() -> None:
-    """Import TensorFlow with the C-level stderr muted.
-
-    The CPU wheel prints absl lines ("Could not find cuda drivers...") before its logging
-    is configured, which no environment variable silences; in Jupyter they would land in
-    every notebook's first output. Python exceptions are unaffected.
-    """
-    import sys
-
-    if "tensorflow" in sys.modules:
-        return
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        import tensorflow as tf
-
-        tf.constant(0.0).numpy()  # the first op prints a CPU-feature banner
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
-_import_tensorflow_quietly()
-
-from vgrad_course.reproducibility import (  # noqa: E402
-    effective_seed,
-    make_rng,
-    reseed,
-    seed_offset,
-    setup,
+#: The functions of :mod:`vgrad_course.reproducibility` and :mod:`vgrad_course.seeds`
+#: available as ``vg.<name>``.
+_FUNCTIONS: dict[str, str] = {
+    "setup": "reproducibility",
+    "reseed": "reproducibility",
+    "effective_seed": "seeds",
+    "make_rng": "seeds",
+    "seed_offset": "seeds",
+}
+_SUBMODULES: tuple[str, ...] = (
+    "activations",
+    "backend",
+    "clipping",
+    "data",
+    "grading",
+    "lessons",
+    "models",
+    "plotting",
+    "probes",
+    "reproducibility",
+    "seeds",
+    "training",
+    "validation",
 )
 
-__all__ = ["effective_seed", "make_rng", "reseed", "seed_offset", "setup"]
-__version__ = "0.1.0"
+__all__ = [*_FUNCTIONS, *_SUBMODULES, "__version__"]
+
+
+def __getattr__(name: str) -> ModuleType | object:
+    """Import a sub-module or one of the set-up functions on first use (PEP 562)."""
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    if name in _FUNCTIONS:
+        module = importlib.import_module(f"{__name__}.{_FUNCTIONS[name]}")
+        return getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """List the lazily available names next to the module's own."""
+    return sorted({*globals(), *__all__})

@@ -94,3 +94,30 @@ def clip_by_value(grads: Sequence[TensorLike | None], limit: float) -> list[tf.T
         else tf.clip_by_value(t, -tf.cast(limit, t.dtype), tf.cast(limit, t.dtype))
         for t in tensors
     ]
+
+
+def cosine_similarity(a: Sequence[object], b: Sequence[object]) -> float:
+    """Return the cosine of the angle between two gradients given as lists of arrays.
+
+    Each list is flattened and concatenated into one vector, so the cosine compares the
+    full update directions (1 = same direction).
+
+    Args:
+        a: A list of arrays (e.g. the gradients of every variable).
+        b: A list of arrays with the same shapes.
+
+    Returns:
+        The cosine in ``[-1, 1]``.
+
+    Used in: "Gradient clipping".
+    """
+    if len(a) != len(b):
+        raise ValueError(f"a and b hold {len(a)} and {len(b)} arrays")
+    va = np.concatenate([np.ravel(np.asarray(t, dtype=np.float64)) for t in a])
+    vb = np.concatenate([np.ravel(np.asarray(t, dtype=np.float64)) for t in b])
+    if va.shape != vb.shape:
+        raise ValueError(f"a and b have {va.size} and {vb.size} entries")
+    denom = np.linalg.norm(va) * np.linalg.norm(vb)
+    if denom == 0:
+        raise ValueError("the cosine is undefined for a zero vector")
+    return float(va @ vb / denom)

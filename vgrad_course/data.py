@@ -9,14 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from vgrad_course.reproducibility import effective_seed, make_rng
-
-
-def _check_positive(name: str, value: int) -> int:
-    """Return ``value`` as an int, or raise a clear error if it is not a positive integer."""
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
+from vgrad_course.seeds import effective_seed, make_rng
+from vgrad_course.validation import check_int
 
 
 def adding_problem(n: int, seq_len: int, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -36,8 +30,8 @@ def adding_problem(n: int, seq_len: int, *, seed: int = 0) -> tuple[np.ndarray, 
 
     Used in: "LSTM and GRU", "Identity-initialised ReLU RNNs (IRNN)".
     """
-    n = _check_positive("n", n)
-    seq_len = _check_positive("seq_len", seq_len)
+    n = check_int("n", n)
+    seq_len = check_int("seq_len", seq_len)
     if seq_len < 2:
         raise ValueError(f"seq_len must be at least 2 (one marker per half), got {seq_len}")
     rng = make_rng(seed)
@@ -75,8 +69,8 @@ def sign_recall(
 
     Used in: "Recurrent networks and backpropagation through time".
     """
-    n = _check_positive("n", n)
-    seq_len = _check_positive("seq_len", seq_len)
+    n = check_int("n", n)
+    seq_len = check_int("seq_len", seq_len)
     if noise < 0:
         raise ValueError(f"noise must be non-negative, got {noise}")
     rng = make_rng(seed)
@@ -148,7 +142,7 @@ def mnist1d(
 
     Used in: the deep-MLP chapters (vanishing gradients, initialisation, residual connections).
     """
-    num_samples = _check_positive("num_samples", num_samples)
+    num_samples = check_int("num_samples", num_samples)
     x, y, x_test, y_test = _mnist1d_arrays(num_samples, effective_seed(int(seed)))
     x, x_test = x.copy(), x_test.copy()
     if standardize:
@@ -175,7 +169,7 @@ def regression_line(
 
     Used in: "Gradient descent".
     """
-    n = _check_positive("n", n)
+    n = check_int("n", n)
     rng = make_rng(seed)
     x = rng.uniform(-1.0, 1.0, size=(n, 1))
     y = slope * x + intercept + rng.normal(0.0, noise, size=(n, 1))

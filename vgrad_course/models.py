@@ -4,17 +4,11 @@ from __future__ import annotations
 
 import keras
 
-from vgrad_course.reproducibility import effective_seed
+from vgrad_course.seeds import effective_seed, layer_seed
+from vgrad_course.validation import check_int
 
 #: Recurrent cells understood by :func:`build_rnn`.
 RNN_CELLS: tuple[str, ...] = ("simple", "lstm", "gru", "irnn")
-
-
-def _check_int(name: str, value: int, *, minimum: int = 1) -> int:
-    """Return ``value`` if it is an int >= ``minimum``; raise a clear ValueError otherwise."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return value
 
 
 def _initializer(
@@ -83,10 +77,10 @@ def build_mlp(
     Used in: "Vanishing gradients in deep networks", "Weight initialisation", "Batch normalization",
     "Residual connections".
     """
-    depth = _check_int("depth", depth)
-    width = _check_int("width", width)
-    input_dim = _check_int("input_dim", input_dim)
-    output_dim = _check_int("output_dim", output_dim)
+    depth = check_int("depth", depth)
+    width = check_int("width", width)
+    input_dim = check_int("input_dim", input_dim)
+    output_dim = check_int("output_dim", output_dim)
     inputs = keras.Input(shape=(input_dim,), name="x")
     h = inputs
     if residual:
@@ -94,10 +88,10 @@ def build_mlp(
             width, kernel_initializer=_initializer(initializer, seed), name="project"
         )(h)
     for i in range(1, depth + 1):
-        layer_seed = seed * 1000 + i
+        seed_i = layer_seed(seed, i)
         z = keras.layers.Dense(
             width,
-            kernel_initializer=_initializer(initializer, layer_seed),
+            kernel_initializer=_initializer(initializer, seed_i),
             use_bias=not batch_norm,
             name=f"hidden_{i}",
         )(h)
@@ -108,7 +102,7 @@ def build_mlp(
     outputs = keras.layers.Dense(
         output_dim,
         activation=output_activation,
-        kernel_initializer=_initializer("glorot_uniform", seed * 1000 + depth + 1),
+        kernel_initializer=_initializer("glorot_uniform", layer_seed(seed, depth + 1)),
         name="output",
     )(h)
     if name is None:
@@ -155,7 +149,7 @@ def build_rnn(
     """
     if cell not in RNN_CELLS:
         raise ValueError(f"cell must be one of {RNN_CELLS}, got {cell!r}")
-    units = _check_int("units", units)
+    units = check_int("units", units)
     if forget_bias is not None and cell != "lstm":
         raise ValueError("forget_bias applies to cell='lstm' only")
     if recurrent_scale <= 0:

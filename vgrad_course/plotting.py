@@ -7,9 +7,43 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
+from cycler import cycler
 from matplotlib.axes import Axes
+
+from vgrad_course.palette import BAD, PALETTE
+
+
+def use_course_style() -> None:
+    """Apply the course's plot style, legible on light and dark book themes.
+
+    Used in: every chapter, through :func:`vgrad_course.setup`.
+    """
+    mpl.rcParams.update(
+        {
+            # An opaque white card with dark ink is readable on a light or a dark page.
+            "figure.facecolor": "white",
+            "axes.facecolor": "white",
+            "savefig.facecolor": "white",
+            "text.color": "#222222",
+            "axes.labelcolor": "#222222",
+            "axes.edgecolor": "#444444",
+            "xtick.color": "#444444",
+            "ytick.color": "#444444",
+            "axes.prop_cycle": cycler(color=list(PALETTE)),
+            "axes.grid": True,
+            "grid.alpha": 0.3,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "figure.figsize": (6.4, 3.6),
+            "figure.dpi": 100,
+            "font.size": 10,
+            "legend.frameon": False,
+            "lines.linewidth": 1.8,
+        }
+    )
 
 
 def _axes(ax: Axes | None) -> Axes:
@@ -194,7 +228,7 @@ def plot_activation_stats(
     bad = np.array([stats[n].saturated + getattr(stats[n], "dead", 0.0) for n in names])
     ax.errorbar(depth, mean, yerr=std, marker="o", capsize=3, label="mean ± std")
     right = ax.twinx()
-    right.bar(depth, 100 * bad, alpha=0.25, color="#D55E00", label="saturated or dead %")
+    right.bar(depth, 100 * bad, alpha=0.25, color=BAD, label="saturated or dead %")
     right.set_ylabel("saturated or dead units (%)")
     right.set_ylim(0, 100)
     right.grid(False)

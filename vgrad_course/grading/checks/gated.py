@@ -1,0 +1,70 @@
+"""Checks for the exercise set "LSTM, GRU and IRNN"."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vgrad_course.grading.checker import Fail, question
+from vgrad_course.grading.checks._helpers import as_array, as_float, close, fd_jacobian, near, once
+from vgrad_course.grading.checks.labs import sigmoid
+
+
+def _cells(c0: np.ndarray, forget: np.ndarray, inject: np.ndarray) -> np.ndarray:
+    c = c0
+    for f_t, i_t in zip(forget, inject, strict=True):
+        c = f_t * c + i_t
+    return c
+
+
+@question("gated.cell_grad", answer="cell_state_grad", kind="function")
+def _cell(f: object) -> object:
+    rng = np.random.default_rng(41)
+    forget = sigmoid(rng.normal(size=(12, 5)) + 2)
+    inject = rng.normal(size=(12, 5))
+    jac = fd_jacobian(lambda c: _cells(c, forget, inject), np.zeros(5))
+    out = once(lambda: as_array(f(forget.copy()), what="cell_state_grad"))
+
+    def shape() -> None:
+        if out().shape != (5,):
+            raise Fail(f"expected one factor per unit, shape (5,), got {out().shape}")
+
+    yield "one factor per unit, shape (n,)", 1, shape
+
+    def values() -> None:
+        shape()
+        close(out(), np.diag(jac), what="dc_T/dc_0", rtol=1e-5)
+
+    yield "matches finite differences of the cell recurrence", 2, values
+
+
+@question("gated.forget_bias", answer="forget_bias")
+def _bias(a: object) -> object:
+    def enough() -> None:
+        b = as_float(a, what="forget_bias")
+        if not sigmoid(b) ** 100 >= 0.5:
+            raise Fail(f"sigmoid(b)^100 = {sigmoid(b) ** 100:.3g} < 0.5: the bias is too small")
+
+    def smallest() -> None:
+        b = as_float(a, what="forget_bias")
+        if sigmoid(b - 0.1) ** 100 >= 0.5:
+            raise Fail("b - 0.1 would do as well: look for the smallest bias")
+
+    yield "keeps half the cell-path gradient after 100 steps", 1, enough
+    yield "is the smallest such bias (to 0.1)", 1, smallest
+
+
+@question("gated.irnn", answer="irnn_norm")
+def _irnn(a: object) -> object:
+    h0 = np.abs(np.random.default_rng(43).normal(size=6)) + 0.1
+
+    def roll(h: np.ndarray) -> np.ndarray:
+        for _ in range(100):
+            h = np.maximum(h @ np.eye(6), 0.0)
+        return h
+
+    ref = float(np.linalg.norm(fd_jacobian(roll, h0), 2))
+    yield (
+        "matches the measured ||dh_100/dh_0|| (1%)",
+        2,
+        lambda: near(as_float(a, what="irnn_norm"), ref, what="irnn_norm", rtol=0.01),
+    )

@@ -1,0 +1,73 @@
+"""Checks for the exercise set "Gradient descent"."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vgrad_course.grading.checker import Fail, question
+from vgrad_course.grading.checks._helpers import as_array, as_float, close, once
+
+#: Curvature ``a`` of the quadratic ``f(w) = a w^2 / 2`` used by the set.
+CURVATURE = 4.0
+
+
+def _run(lr: float, *, steps: int = 200, w0: float = 1.0) -> float:
+    """Final |w| after gradient descent on ``a w^2 / 2`` (the reference simulation)."""
+    w = w0
+    for _ in range(steps):
+        w = w - lr * CURVATURE * w
+    return abs(w)
+
+
+@question("gd.step", answer="gd_step", kind="function")
+def _step(f: object) -> object:
+    rng = np.random.default_rng(101)
+    w, g = rng.normal(size=(3, 4)), rng.normal(size=(3, 4))
+    out = once(lambda: as_array(f(w.copy(), g.copy(), 0.05), shape=w.shape, what="gd_step"))
+    yield "moves by -lr x gradient", 2, lambda: close(out() - w, -0.05 * g, what="the update")
+
+    def zero_lr() -> None:
+        close(
+            as_array(f(w.copy(), g.copy(), 0.0), shape=w.shape, what="gd_step"),
+            w,
+            what="the result with lr = 0",
+        )
+
+    yield "a zero learning rate leaves the weights unchanged", 1, zero_lr
+
+    def decreases() -> None:
+        new = as_array(f(w.copy(), w.copy(), 0.1), shape=w.shape, what="gd_step")
+        if not np.sum(new**2) < np.sum(w**2):
+            raise Fail("one step on f(w) = |w|^2 / 2 (gradient w) did not lower the loss")
+
+    yield "one small step lowers the loss |w|^2 / 2", 1, decreases
+
+
+@question("gd.max_lr", answer="max_lr")
+def _max_lr(a: object) -> object:
+    def below() -> None:
+        lr = as_float(a, what="max_lr")
+        if lr <= 0:
+            raise Fail("a learning rate must be positive")
+        if not _run(0.98 * lr) < 1.0:
+            raise Fail("gradient descent already diverges at 0.98 x your rate: it is too large")
+
+    def above() -> None:
+        lr = as_float(a, what="max_lr")
+        if not _run(1.02 * lr) > 1.0:
+            raise Fail("gradient descent still converges at 1.02 x your rate: it is too small")
+
+    yield "converges just below your rate", 1, below
+    yield "diverges just above your rate", 1, above
+
+
+@question("gd.one_step_lr", answer="one_step_lr")
+def _one_step(a: object) -> object:
+    def lands() -> None:
+        lr = as_float(a, what="one_step_lr")
+        w1 = 3.0 - lr * CURVATURE * 3.0
+        if abs(w1) > 3e-3:
+            side = "overshoots past" if w1 < 0 else "stops short of"
+            raise Fail(f"one step from w = 3 {side} the minimum (lands at w = {w1:.3g})")
+
+    yield "one step from w = 3 lands on the minimum (|w| < 0.003)", 2, lands

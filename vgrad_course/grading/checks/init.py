@@ -1,0 +1,74 @@
+"""Checks for the exercise set "Weight initialisation"."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vgrad_course.grading.checker import Fail, question
+from vgrad_course.grading.checks._helpers import as_float, near
+from vgrad_course.grading.checks.labs import mlp_probe
+
+
+@question("init.he_std", answer="he_std", kind="function")
+def _he(f: object) -> object:
+    for fan_in in (16, 128, 1000):
+        yield (
+            f"keeps the ReLU second moment: fan_in * std^2 / 2 = 1 (fan_in={fan_in})",
+            1,
+            (
+                lambda fan_in=fan_in: near(
+                    fan_in * as_float(f(fan_in), what="he_std") ** 2 / 2,
+                    1.0,
+                    what=f"fan_in * he_std({fan_in})^2 / 2",
+                    rtol=1e-6,
+                )
+            ),
+        )
+
+    def deep() -> None:
+        std = as_float(f(128), what="he_std(128)")
+        s = mlp_probe(20, 128, activation="relu", weight_std=std, seed=1)["act_std"]
+        if not 0.5 < s[-1] / s[0] < 2:
+            raise Fail(f"in a 20-layer ReLU net the activation std changed {s[-1] / s[0]:.3g}x")
+
+    yield "a 20-layer ReLU net keeps its activation scale (within 2x)", 1, deep
+
+
+@question("init.glorot_std", answer="glorot_std", kind="function")
+def _glorot(f: object) -> object:
+    def harmonic() -> None:
+        for fi, fo in [(100, 300), (64, 10), (7, 7)]:
+            v = as_float(f(fi, fo), what=f"glorot_std({fi}, {fo})") ** 2
+            near(1 / v, (fi + fo) / 2, what=f"1 / glorot_std({fi}, {fo})^2", rtol=1e-6)
+
+    yield "variance = 2 / (fan_in + fan_out)", 2, harmonic
+
+    def symmetric() -> None:
+        a, b = as_float(f(30, 90), what="glorot_std"), as_float(f(90, 30), what="glorot_std")
+        if not np.isclose(a, b):
+            raise Fail("forward and backward passes should count equally: swap fan_in, fan_out")
+
+    yield "symmetric in fan_in and fan_out", 1, symmetric
+
+
+@question("init.gain", answer="gain")
+def _gain(a: object) -> object:
+    def ratio() -> float:
+        g = as_float(a, what="gain")
+        if g <= 0:
+            raise Fail("the gain should be positive")
+        s = mlp_probe(30, 128, activation="relu", weight_std=g / np.sqrt(128), seed=0)["act_std"]
+        return float(s[-1] / s[0])
+
+    def no_vanish() -> None:
+        r = ratio()
+        if r < 0.5:
+            raise Fail(f"activations shrank to {r:.3g}x of the first layer's: gain too small")
+
+    def no_explode() -> None:
+        r = ratio()
+        if r > 2:
+            raise Fail(f"activations grew {r:.3g}x over the first layer's: gain too large")
+
+    yield "activations do not vanish over 30 layers (>= 0.5x)", 1, no_vanish
+    yield "activations do not explode over 30 layers (<= 2x)", 1, no_explode

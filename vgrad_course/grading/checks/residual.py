@@ -1,0 +1,95 @@
+"""Checks for the exercise set "Residual connections"."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vgrad_course.grading.checker import Fail, question
+from vgrad_course.grading.checks._helpers import as_array, choice, close, fd_jacobian
+from vgrad_course.grading.checks.labs import mlp_probe
+
+
+def _reference(x: np.ndarray, weights: list[np.ndarray], residual: bool) -> np.ndarray:
+    h = x
+    for w in weights:
+        h = h + np.tanh(h @ w) if residual else np.tanh(h @ w)
+    return h
+
+
+@question("residual.forward", answer="mlp_forward", kind="function")
+def _forward(f: object) -> object:
+    rng = np.random.default_rng(31)
+    x = rng.normal(size=(5, 4))
+    weights = [rng.normal(size=(4, 4)) for _ in range(3)]
+    for residual in (False, True):
+        ref = _reference(x, weights, residual)
+        yield (
+            f"matches the reference (residual={residual})",
+            1,
+            (
+                lambda residual=residual, ref=ref: close(
+                    as_array(
+                        f(x.copy(), [w.copy() for w in weights], residual),
+                        shape=ref.shape,
+                        what="mlp_forward",
+                    ),
+                    ref,
+                    what=f"the output (residual={residual})",
+                )
+            ),
+        )
+    zeros = [np.zeros((4, 4)) for _ in range(3)]
+    yield (
+        "zero weights + residual = identity",
+        1,
+        lambda: close(
+            as_array(f(x.copy(), zeros, True), shape=x.shape, what="mlp_forward"),
+            x,
+            what="the output with zero weights",
+        ),
+    )
+
+
+@question("residual.block_jacobian", answer="block_jacobian", kind="function")
+def _jacobian(f: object) -> object:
+    rng = np.random.default_rng(32)
+    h, w = rng.normal(size=4), rng.normal(size=(4, 4))
+    ref = fd_jacobian(lambda v: v + np.tanh(v @ w), h)
+    yield (
+        "matches finite differences",
+        2,
+        lambda: close(
+            as_array(f(h.copy(), w.copy()), shape=(4, 4), what="block_jacobian"),
+            ref,
+            what="the Jacobian",
+            rtol=1e-5,
+            atol=1e-8,
+        ),
+    )
+    yield (
+        "is the identity when W = 0",
+        1,
+        lambda: close(
+            as_array(f(h.copy(), np.zeros((4, 4))), shape=(4, 4), what="block_jacobian"),
+            np.eye(4),
+            what="the Jacobian with W = 0",
+        ),
+    )
+
+
+@question("residual.grad_ratio", answer="grad_ratio")
+def _ratio(a: object) -> object:
+    def verdict() -> None:
+        ans = choice(a, ("a", "b", "c"))
+        g = {
+            res: mlp_probe(
+                50, 32, activation="tanh", weight_std=0.5 / np.sqrt(32), residual=res, seed=0
+            )["input_grad_norm"][0]
+            for res in (False, True)
+        }
+        r = g[True] / g[False]
+        right = "a" if r < 0.5 else ("c" if r > 100 else "b")
+        if ans != right:
+            raise Fail("measure both with mlp_probe(..., residual=...)['input_grad_norm'][0]")
+
+    yield "predicts the residual / plain input-gradient ratio", 2, verdict

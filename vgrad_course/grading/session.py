@@ -1,0 +1,179 @@
+"""Run one submitted notebook in a fresh kernel and score it with the grader's own checks.
+
+The notebook runs on a copy in a temporary folder. Afterwards the grader injects one cell that
+defines the exchange protocol (:mod:`vgrad_course.grading.protocol`) under a random name, reads
+the answer variables, and calls the answer functions on inputs the checks generate *in the
+grader's process*. All comparisons happen here, never in the kernel: printing a score, or
+replacing the checker inside the notebook, changes nothing.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+from vgrad_course.grading import checks
+from vgrad_course.grading.checker import Result, run_cases, unscored
+from vgrad_course.grading.kernel import STUCK, TIMED_OUT, GradingKernel, QuietClient, answer_of
+from vgrad_course.grading.sandbox import kernel_pythonpath, modified_files, private_package
+
+#: Seconds each call of a student function may take while the checks run.
+CALL_TIMEOUT = 20.0
+_UNREACHED = "not scored: grading stopped before this question (see the notes above)"
+
+
+@dataclass
+class Graded:
+    """The outcome of grading one submission.
+
+    Attributes:
+        set_name: The exercise set it was graded as (``""`` if unknown).
+        results: One :class:`Result` per question of the set.
+        notes: Problems met while running it (errors, timeouts, a crash).
+    """
+
+    set_name: str
+    results: dict[str, Result] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def check_limits(timeout: float, call_timeout: float) -> None:
+    """Reject time limits that are not positive numbers.
+
+    Args:
+        timeout: Seconds per notebook.
+        call_timeout: Seconds per call of a student function.
+
+    Raises:
+        ValueError: If either is not a finite number > 0.
+
+    Used in: "Graded exercises" (the grader).
+    """
+    for name, value in (("timeout", timeout), ("call_timeout", call_timeout)):
+        if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+            raise ValueError(f"{name} must be a number of seconds > 0, got {value!r}")
+
+
+def identify_set(nb: nbformat.NotebookNode, filename: str) -> str:
+    """Find the exercise set of a notebook: its metadata, else its file name.
+
+    Args:
+        nb: The notebook.
+        filename: Its file name.
+
+    Returns:
+        A key of :data:`vgrad_course.grading.checks.SETS`, or ``""`` when unknown.
+
+    Used in: "Graded exercises" (the grader).
+    """
+    meta = nb.get("metadata", {}).get("vgrad", {})
+    name = meta.get("exercise_set") if isinstance(meta, dict) else None
+    if name in checks.SETS:
+        return name
+    for key, stem in checks.SETS.items():
+        if stem in filename:
+            return key
+    return ""
+
+
+def grade_notebook(
+    nb: nbformat.NotebookNode,
+    filename: str,
+    *,
+    timeout: float,
+    call_timeout: float = CALL_TIMEOUT,
+) -> Graded:
+    """Execute a submission in a fresh kernel, then score every question of its set.
+
+    Args:
+        nb: The submitted notebook (already parsed; the file itself is never touched).
+        filename: Its file name (to identify the set when the metadata does not).
+        timeout: Seconds allowed for running all of its cells.
+        call_timeout: Seconds each call of a student function may take during the checks; a
+            function that runs out of time is not called again (its later cases fail at once).
+
+    Returns:
+        The :class:`Graded` outcome.
+
+    Used in: "Graded exercises" (the grader).
+    """
+    check_limits(timeout, call_timeout)
+    set_name = identify_set(nb, filename)
+    graded = Graded(set_name)
+    if not set_name:
+        graded.notes.append("could not tell which exercise set this notebook belongs to")
+        return graded
+    qids = checks.questions_of(set_name)
+    with tempfile.TemporaryDirectory(prefix="vgrad-grade-") as tmp:
+        work, exchange = Path(tmp) / "work", Path(tmp) / "exchange"
+        work.mkdir()
+        exchange.mkdir()
+        nbformat.write(nb, work / "submission.ipynb")
+        client = QuietClient(
+            nb,
+            timeout=int(timeout),
+            kernel_name="python3",
+            allow_errors=True,
+            interrupt_on_timeout=True,
+            error_on_timeout={"ename": TIMED_OUT, "evalue": "", "traceback": []},
+            resources={"metadata": {"path": str(work)}},
+        )
+        package = private_package(Path(tmp) / "package")
+        env = {**_environ(), "MPLBACKEND": "Agg", "VGRAD_STRICT": "0"}
+        env["PYTHONPATH"] = kernel_pythonpath(package)
+        try:
+            with client.setup_kernel(env=env):
+                kernel = GradingKernel(client, exchange, call_timeout)
+                _run_cells(kernel, nb, graded, deadline=time.monotonic() + timeout)
+                kernel.install()
+                for qid in qids:  # a stuck kernel stops this loop at the next fetch
+                    graded.results[qid] = run_cases(qid, answer_of(kernel, qid))
+                kernel.ensure_usable()  # ... or here, after the last question: note it
+        except DeadKernelError:
+            graded.notes.append("the kernel died (a cell crashed or exited the process)")
+        except (CellTimeoutError, RuntimeError, OSError) as exc:
+            graded.notes.append(f"grading stopped: {type(exc).__name__}: {exc}"[:300])
+        tampered = modified_files(package)
+    if tampered:
+        listed = ", ".join(tampered[:5]) + (", ..." if len(tampered) > 5 else "")
+        graded.notes.append(f"the notebook modified the course package ({listed}); scored 0")
+        graded.results = {qid: unscored(qid, "scored 0: the package was modified") for qid in qids}
+    for qid in qids:  # questions never reached score 0
+        graded.results.setdefault(qid, unscored(qid, _UNREACHED))
+    return graded
+
+
+def _run_cells(
+    kernel: GradingKernel, nb: nbformat.NotebookNode, graded: Graded, *, deadline: float
+) -> None:
+    """Run the notebook's code cells until done or out of time, noting errors."""
+    for index, cell in enumerate(nb.cells):
+        if cell.get("cell_type") != "code" or not cell.get("source", "").strip():
+            continue
+        left = deadline - time.monotonic()
+        try:
+            if left <= 0:
+                raise CellTimeoutError("no time left")
+            errors = kernel.run(cell.source, left)
+        except CellTimeoutError:
+            graded.notes.append(f"cell {index} did not finish within the time limit; stopped")
+            if not kernel.responsive():
+                raise RuntimeError(STUCK) from None
+            return
+        for err in errors:
+            graded.notes.append(
+                f"cell {index} raised {err.get('ename')}: {err.get('evalue')}"[:300]
+            )
+
+
+def _environ() -> dict[str, str]:
+    """The grader's environment, passed on to the kernel."""
+    import os
+
+    return dict(os.environ)
