@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import vgrad_course as vg
-from vgrad_course import activations, data, models, training
+from vgrad_course import data, models, training
 
 
 def test_setup_is_idempotent_and_deterministic():
@@ -72,16 +72,6 @@ def test_lstm_forget_bias():
         models.build_rnn("gru", 3, forget_bias=2.0)
     with pytest.raises(ValueError, match="cell must be one of"):
         models.build_rnn("transformer", 3)
-
-
-def test_activation_derivatives_match_analytic():
-    z = np.linspace(-4, 4, 81)
-    s = 1 / (1 + np.exp(-z))
-    np.testing.assert_allclose(activations.derivative("sigmoid", z), s * (1 - s), atol=1e-6)
-    np.testing.assert_allclose(activations.derivative("tanh", z), 1 - np.tanh(z) ** 2, atol=1e-6)
-    np.testing.assert_allclose(activations.activate("relu", z), np.maximum(z, 0))
-    with pytest.raises(ValueError, match="unknown activation"):
-        activations.derivative("nope", z)
 
 
 def test_make_optimizer_validates():

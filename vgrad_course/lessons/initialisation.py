@@ -6,41 +6,22 @@ chapter can show exactly which variance is multiplied by what at every layer.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import keras
 import numpy as np
 from matplotlib.axes import Axes
 
+from vgrad_course.activations import ACTIVATIONS, activate, derivative
 from vgrad_course.plotting import plot_layer_values
 from vgrad_course.seeds import make_rng
-from vgrad_course.validation import check_int
+from vgrad_course.validation import check_choice, check_int
 
 #: Initialisation schemes compared in the course.
 SCHEMES: tuple[str, ...] = ("naive", "glorot", "he")
 
 #: Standard deviation of the "naive" scheme (a small Gaussian, as in early practice).
 NAIVE_STD: float = 0.01
-
-_Pair = tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray], np.ndarray]]
-
-
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-z))
-
-
-#: NumPy activations and their analytic derivatives (Keras' defaults for the slopes).
-_ACTIVATIONS: dict[str, _Pair] = {
-    "linear": (lambda z: z, np.ones_like),
-    "relu": (lambda z: np.maximum(z, 0.0), lambda z: (z > 0).astype(z.dtype)),
-    "leaky_relu": (lambda z: np.where(z > 0, z, 0.2 * z), lambda z: np.where(z > 0, 1.0, 0.2)),
-    "elu": (
-        lambda z: np.where(z > 0, z, np.expm1(np.minimum(z, 0))),
-        lambda z: np.where(z > 0, 1.0, np.exp(np.minimum(z, 0))),
-    ),
-    "tanh": (np.tanh, lambda z: 1.0 - np.tanh(z) ** 2),
-    "sigmoid": (_sigmoid, lambda z: _sigmoid(z) * (1.0 - _sigmoid(z))),
-}
 
 
 def glorot_std(fan_in: int, fan_out: int) -> float:
@@ -101,27 +82,26 @@ def init_std(scheme: str, fan_in: int, fan_out: int) -> float:
 
 
 def forward_backward(
-    x: np.ndarray, weights: list[np.ndarray], *, activation: str = "relu"
+    x: np.ndarray, weights: list[np.ndarray], *, activation: str = "relu", seed: int = 0
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Run a bias-free MLP forward, then backpropagate ``L = sum(outputs * g)`` for a fixed g.
 
     Layer ``l`` computes ``h_l = f(h_{l-1} @ W_l)``. The upstream gradient at the top is a
-    standard normal array drawn with seed 0, so ``dL/dh_l`` has the statistics of a generic
+    standard normal array drawn with ``seed``, so ``dL/dh_l`` has the statistics of a generic
     backward signal.
 
     Args:
         x: Inputs, shape ``(batch, fan_in)``.
         weights: One matrix per layer, shapes ``(fan_in_l, fan_out_l)``.
-        activation: One of ``linear, relu, leaky_relu, elu, tanh, sigmoid``.
+        activation: One of :data:`vgrad_course.activations.ACTIVATIONS`.
+        seed: Seed of the upstream gradient at the top.
 
     Returns:
         ``(activations, grads)``: per layer, ``h_l`` and ``dL/dh_l`` (input side first).
 
     Used in: "Weight initialisation".
     """
-    if activation not in _ACTIVATIONS:
-        raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {activation!r}")
-    f, df = _ACTIVATIONS[activation]
+    check_choice("activation", activation, ACTIVATIONS)
     h = np.asarray(x, dtype=np.float64)
     if h.ndim != 2:
         raise ValueError(f"x must have shape (batch, features), got {h.shape}")
@@ -130,14 +110,14 @@ def forward_backward(
         if w.shape[0] != h.shape[1]:
             raise ValueError(f"layer {i + 1} expects {w.shape[0]} inputs, got {h.shape[1]}")
         z = h @ w
-        h = f(z)
+        h = activate(activation, z)
         pre.append(z)
         acts.append(h)
-    delta = make_rng(0).standard_normal(h.shape)
+    delta = make_rng(seed).standard_normal(h.shape)
     grads = [np.zeros(0)] * len(weights)
     for i in range(len(weights) - 1, -1, -1):
         grads[i] = delta
-        delta = (delta * df(pre[i])) @ weights[i].T
+        delta = (delta * derivative(activation, pre[i])) @ weights[i].T
     return acts, grads
 
 
@@ -172,7 +152,7 @@ def std_through_depth(
     std = init_std(scheme, width, width)
     weights = [rng.normal(0.0, std, size=(width, width)) for _ in range(depth)]
     x = rng.standard_normal((check_int("batch", batch), width))
-    acts, grads = forward_backward(x, weights, activation=activation)
+    acts, grads = forward_backward(x, weights, activation=activation, seed=seed)
     return {
         "activation_std": np.array([a.std() for a in acts]),
         "gradient_std": np.array([g.std() for g in grads]),

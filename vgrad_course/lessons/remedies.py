@@ -14,6 +14,7 @@ remedies by looping over :data:`REMEDIES`::
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from vgrad_course.lessons.configs import Config
@@ -226,3 +227,28 @@ def remedies_for(problem: str) -> list[Remedy]:
     if problem not in PROBLEMS:
         raise ValueError(f"problem must be one of {PROBLEMS}, got {problem!r}")
     return [r for r in REMEDIES.values() if r.problem == problem]
+
+
+def variants_of(baseline: Config, keys: Sequence[str], *, label: str = "baseline") -> dict:
+    """Return the baseline and each named remedy applied to it, ready to compare.
+
+    This is the one way the course builds the variants of a comparison: every chapter that
+    compares remedies names them by registry key and trains the configurations this returns.
+
+    Args:
+        baseline: The sick configuration (an :class:`MLPConfig` or :class:`RNNConfig`).
+        keys: Keys of :data:`REMEDIES`, each applied on its own to ``baseline``.
+        label: The key under which the untreated baseline is returned.
+
+    Returns:
+        ``{label: baseline, key: remedy applied to baseline, ...}`` in the order given.
+
+    Raises:
+        ValueError: An unknown key, a repeated key, or ``label`` among the keys.
+        TypeError: A remedy that does not apply to ``baseline``.
+
+    Used in: "Putting it together".
+    """
+    if len(set(keys)) != len(keys) or label in keys:
+        raise ValueError(f"remedy keys must be distinct and differ from {label!r}, got {keys}")
+    return {label: baseline} | {key: get_remedy(key).apply(baseline) for key in keys}
