@@ -19,7 +19,9 @@ import argparse
 import time
 
 # isort: off
-import vgrad_course as vg  # before TensorFlow: it mutes TensorFlow's start-up messages
+import vgrad_course as vg
+
+vg.backend.load_tensorflow()  # before Keras: the course's kernels, start-up messages muted
 # isort: on
 
 import keras

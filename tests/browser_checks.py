@@ -146,6 +146,20 @@ def render_problems(page: object) -> list[str]:
     return problems
 
 
+def code_scroll_problems(page: object) -> list[str]:
+    """No code cell scrolls sideways: each input fits the page's code column (STYLE habit 14)."""
+    wide = page.evaluate(
+        """() => Array.from(document.querySelectorAll('article .cell_input pre'))
+            .filter(pre => pre.scrollWidth > pre.clientWidth + 1)
+            .map(pre => {
+                const lines = pre.innerText.split('\\n');
+                const longest = lines.reduce((a, b) => (b.length > a.length ? b : a), '');
+                return `${pre.scrollWidth}px in ${pre.clientWidth}px: ${longest.trim()}`;
+            })"""
+    )
+    return [f"{page.url}: code cell scrolls sideways ({line})" for line in wide]
+
+
 def image_problems(page: object) -> list[str]:
     """Every image in the page has loaded (``naturalWidth > 0``)."""
     broken = page.evaluate(

@@ -82,6 +82,7 @@ def test_every_toc_page_renders_offline(site, page_path):
         problems = (
             bc.render_problems(page)
             + bc.image_problems(page)
+            + bc.code_scroll_problems(page)
             + bc.math_problems(page)
             + bc.link_problems(page, SITE, base)
             + bc.launch_link_problems(bc.launch_links(page), ROOT)
@@ -180,7 +181,7 @@ def test_nothing_was_fetched_from_the_network(site):
 # --- the checks can fail: broken copies of the book -----------------------------------------
 
 
-@pytest.mark.parametrize("breakage", ["image", "mathjax", "link", "launch"])
+@pytest.mark.parametrize("breakage", ["image", "mathjax", "link", "launch", "wide code"])
 def test_checks_detect_a_broken_page(browser, tmp_path, breakage):
     copy = _broken_copy(tmp_path)
     chapter = copy / CHAPTER
@@ -192,6 +193,15 @@ def test_checks_detect_a_broken_page(browser, tmp_path, breakage):
     elif breakage == "link":
         html = chapter.read_text().replace(
             "</article>", '<a href="nowhere.html">x</a></article>', 1
+        )
+        chapter.write_text(html)
+    elif breakage == "wide code":  # a code line far past the column
+        html = re.sub(
+            r'(<div class="cell_input[^>]*>.*?<pre>)',
+            r"\1" + "x = 1  # " + "y" * 120 + "\n",
+            chapter.read_text(),
+            count=1,
+            flags=re.S,
         )
         chapter.write_text(html)
     with bc.serve(copy) as base:
@@ -206,6 +216,7 @@ def test_checks_detect_a_broken_page(browser, tmp_path, breakage):
                 "mathjax": bc.math_problems(page),
                 "link": bc.link_problems(page, copy, base),
                 "launch": bc.launch_link_problems(links, ROOT),
+                "wide code": bc.code_scroll_problems(page),
             }
         finally:
             context.close()

@@ -1,6 +1,8 @@
 """Repository invariants: notebooks without outputs, the TOC, lint."""
 
 import json
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -66,3 +68,179 @@ def test_package_is_ruff_clean():
         text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --- the package's architecture: three wings with walls (README "The package") ------------------
+
+PACKAGE = ROOT / "vgrad_course"
+#: Library modules the grader may use: none of them imports TensorFlow or matplotlib.
+GRADER_MAY_IMPORT = {"activations", "palette", "seeds", "validation"}
+MAX_MODULE_LINES = 300
+
+
+def _modules():
+    return sorted(p for p in PACKAGE.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def _wing(path: Path) -> str:
+    parts = path.relative_to(PACKAGE).parts
+    if parts[0] in ("lessons", "grading"):
+        return parts[0]
+    return "entry" if parts == ("grade.py",) else "library"
+
+
+def _package_imports(path: Path) -> list[str]:
+    """Every ``vgrad_course...`` module a file imports (absolute imports only)."""
+    import ast
+
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0, f"{path}: use absolute imports"
+            base = node.module or ""
+            found += [f"{base}.{a.name}" for a in node.names] if base == "vgrad_course" else [base]
+    return [m for m in found if m.split(".")[0] == "vgrad_course"]
+
+
+def _imported_top(module: str) -> str:
+    """``vgrad_course.lessons.x`` -> ``lessons``; ``vgrad_course.data`` -> ``data``."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else ""
+
+
+@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_no_wing_reaches_into_another(path):
+    wing = _wing(path)
+    for module in _package_imports(path):
+        top = _imported_top(module)
+        if wing == "library":
+            assert top not in ("lessons", "grading", "grade"), f"{path}: library imports {module}"
+        elif wing == "lessons":
+            assert top not in ("grading", "grade"), f"{path}: a lesson imports {module}"
+        elif wing == "grading":
+            assert top == "grading" or top in GRADER_MAY_IMPORT, f"{path}: grader imports {module}"
+        else:
+            assert top == "grading", f"{path}: the entry point imports {module}"
+        inside_probes = path.parent.name == "probes"
+        if ".probes._" in module and not inside_probes:
+            raise AssertionError(f"{path}: import {module} from vgrad_course.probes instead")
+
+
+@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_no_module_is_over_300_lines(path):
+    n = len(path.read_text().splitlines())
+    assert n <= MAX_MODULE_LINES, f"{path.relative_to(ROOT)} has {n} lines: split it by concept"
+
+
+def _run_python(code: str) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "KERAS_"))}
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, env=env
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_importing_the_package_starts_nothing():
+    out = _run_python(
+        "import os, sys; import vgrad_course as vg; "
+        "print(sorted(m for m in ('tensorflow', 'keras', 'matplotlib') if m in sys.modules)); "
+        "print(sorted(k for k in os.environ if k.startswith(('TF_', 'KERAS_'))))"
+    )
+    assert out.split("\n")[:2] == ["[]", "[]"], out
+
+
+def test_the_grader_starts_no_tensorflow():
+    grading = [
+        ".".join(p.relative_to(ROOT).with_suffix("").parts)
+        for p in (PACKAGE / "grading").rglob("*.py")
+    ]
+    out = _run_python(
+        "import contextlib, importlib, io, runpy, sys\n"
+        f"for name in {grading!r}:\n"
+        "    importlib.import_module(name.removesuffix('.__init__'))\n"
+        "sys.argv = ['grade', '--help']\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+        "    runpy.run_module('vgrad_course.grade', run_name='__main__')\n"
+        "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))\n"
+    )
+    assert out.strip() == "[]", f"the grader imported {out.strip()}"
+
+
+def test_grade_help_under_importtime_shows_no_tensorflow():
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "vgrad_course.grade", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    imported = [line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()]
+    assert "usage" in result.stdout.lower()
+    assert not [m for m in imported if m.split(".")[0] in ("tensorflow", "keras")]
+
+
+_HEAVY_IMPORT = re.compile(
+    r"^\s*(import (keras|tensorflow)|from (keras|tensorflow)[\w.]* import"
+    r"|from vgrad_course(\.lessons)? import (?!.*\bgrading\b))",
+    re.M,
+)
+
+
+@pytest.mark.parametrize("path", _notebooks(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_notebooks_call_setup_before_starting_tensorflow(path):
+    """``vg.setup`` starts TensorFlow quietly with the course's kernels: it must come first."""
+    nb = json.loads(path.read_text())
+    first = next(c for c in nb["cells"] if c["cell_type"] == "code")
+    source = "".join(first["source"])
+    setup = source.find("vg.setup(")
+    heavy = _HEAVY_IMPORT.search(source)
+    if heavy is None:
+        return
+    assert 0 <= setup < heavy.start(), f"{path.name}: call vg.setup(...) before {heavy.group(0)!r}"
+
+
+def _readme_tree() -> set[str]:
+    """The paths in the README's package tree (the fenced block that starts ``vgrad_course/``)."""
+    text = (ROOT / "README.md").read_text()
+    block = re.search(r"```text\nvgrad_course/\n(.*?)```", text, re.S)
+    assert block, "README.md has no ```text block starting with vgrad_course/ (the module map)"
+    paths, stack = set(), []
+    for line in block.group(1).splitlines():
+        m = re.match(r"^([│├└─ ]*)(\S+)", line)
+        if not m or not m.group(2).endswith((".py", "/")):
+            continue
+        depth = len(m.group(1)) // 4
+        stack[depth:] = [m.group(2).rstrip("/")]
+        paths.add("/".join(stack))
+    return paths
+
+
+def test_readme_module_map_matches_the_tree():
+    listed = _readme_tree()
+    actual = set()
+    for p in _modules():
+        rel = p.relative_to(PACKAGE)
+        if rel.parts[:2] == ("grading", "checks"):
+            actual.add("grading/checks")  # one module per exercise set: listed as the folder
+        else:
+            actual.add(str(rel))
+            actual.update(str(parent) for parent in rel.parents if str(parent) != ".")
+    missing, stale = sorted(actual - listed), sorted(listed - actual)
+    assert not missing and not stale, f"not in README: {missing}; not in the tree: {stale}"
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "book").glob("*.ipynb")), ids=lambda p: p.name)
+def test_book_code_fits_the_rendered_column(path):
+    """Every line of a chapter's code cells is at most 79 characters, with no exemption."""
+    nb = json.loads(path.read_text())
+    long = [
+        f"cell {i}: {line}"
+        for i, cell in enumerate(nb["cells"])
+        if cell["cell_type"] == "code"
+        for line in "".join(cell["source"]).splitlines()
+        if len(line) > 79
+    ]
+    assert not long, "\n".join(long)

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 import tensorflow as tf
 
+from vgrad_course.validation import check_positive
+
 TensorLike = tf.Tensor | np.ndarray
 
 
@@ -60,8 +62,7 @@ def clip_by_norm(grads: Sequence[TensorLike | None], max_norm: float) -> list[tf
 
     Used in: "Gradient clipping".
     """
-    if not np.isfinite(max_norm) or max_norm <= 0:
-        raise ValueError(f"max_norm must be a positive finite number, got {max_norm}")
+    max_norm = check_positive("max_norm", max_norm)
     tensors = _as_tensors(grads, "clip_by_norm")
     norm = global_norm(tensors)
     if not np.isfinite(norm):
@@ -76,24 +77,24 @@ def clip_by_norm(grads: Sequence[TensorLike | None], max_norm: float) -> list[tf
 def clip_by_value(grads: Sequence[TensorLike | None], limit: float) -> list[tf.Tensor | None]:
     """Clip every gradient entry to ``[-limit, limit]`` (this can change the direction).
 
+    Each entry is clamped on its own, so a gradient with a few large entries changes
+    direction towards the sign pattern of its entries.
+
     Args:
-        grads: A list of gradient arrays (None entries are passed through).
-        limit: The largest allowed absolute value of an entry (> 0).
+        grads: Gradient arrays; None entries stay None.
+        limit: The largest absolute value an entry may keep (> 0).
 
     Returns:
-        A new list of tensors; the input is not modified.
+        The clamped gradients as new tensors (``grads`` is left as it was).
 
     Used in: "Gradient clipping".
     """
-    if not np.isfinite(limit) or limit <= 0:
-        raise ValueError(f"limit must be a positive finite number, got {limit}")
-    tensors = _as_tensors(grads, "clip_by_value")
-    return [
-        None
-        if t is None
-        else tf.clip_by_value(t, -tf.cast(limit, t.dtype), tf.cast(limit, t.dtype))
-        for t in tensors
-    ]
+    limit = check_positive("limit", limit)
+    clipped = []
+    for t in _as_tensors(grads, "clip_by_value"):
+        bound = None if t is None else tf.cast(limit, t.dtype)
+        clipped.append(None if t is None else tf.clip_by_value(t, -bound, bound))
+    return clipped
 
 
 def cosine_similarity(a: Sequence[object], b: Sequence[object]) -> float:

@@ -66,6 +66,15 @@ def _finish(ax: Axes, *, xlabel: str, ylabel: str, title: str | None, logy: bool
     return ax
 
 
+def _plot_by_index(
+    ax: Axes, values_by_label: Mapping[str, Sequence[float] | np.ndarray], *, marker: str | None
+) -> None:
+    """Draw each sequence of values against its position 1, 2, ... (layer or time step)."""
+    for label, values in values_by_label.items():
+        v = np.asarray(values, dtype=float)
+        ax.plot(np.arange(1, len(v) + 1), v, marker=marker, markersize=3, label=label)
+
+
 def plot_curves(
     series: Mapping[str, Sequence[float] | np.ndarray],
     *,
@@ -133,9 +142,7 @@ def plot_layer_values(
     Used in: "Vanishing gradients in deep networks", "Weight initialisation".
     """
     ax = _axes(ax)
-    for label, values in values_by_model.items():
-        v = np.asarray(values, dtype=float)
-        ax.plot(np.arange(1, len(v) + 1), v, marker="o", markersize=3, label=label)
+    _plot_by_index(ax, values_by_model, marker="o")
     return _finish(ax, xlabel=xlabel, ylabel=ylabel, title=title, logy=logy)
 
 
@@ -148,22 +155,22 @@ def plot_per_step(
 ) -> Axes:
     """Plot per-time-step input-gradient norms (from ``input_grad_norms``) on a log scale.
 
+    Exact zeros cannot be drawn on a log axis: they are left out rather than faked.
+
     Args:
-        norms_by_model: ``{label: array of shape (seq_len,)}``.
-        ax: Axes to draw on (a new figure if None).
-        ylabel: Label of the y axis.
-        title: Optional title.
+        norms_by_model: ``{label: array of shape (seq_len,)}``, step 1 first.
+        ax: Where to draw (default: a new figure).
+        ylabel: The y axis' label.
+        title: A title, if any.
 
     Returns:
-        The Axes drawn on.
+        The Axes, for further styling.
 
     Used in: "Recurrent networks and backpropagation through time", "LSTM and GRU".
     """
     ax = _axes(ax)
-    for label, values in norms_by_model.items():
-        v = np.asarray(values, dtype=float)
-        # Exact zeros cannot be drawn on a log axis; mask them rather than fake a value.
-        ax.plot(np.arange(1, len(v) + 1), np.where(v > 0, v, np.nan), label=label)
+    masked = {k: np.where(np.asarray(v, float) > 0, v, np.nan) for k, v in norms_by_model.items()}
+    _plot_by_index(ax, masked, marker=None)
     return _finish(ax, xlabel="time step t", ylabel=ylabel, title=title, logy=True)
 
 

@@ -15,7 +15,7 @@ from vgrad_course.seeds import effective_seed
 def reseed(seed: int = 0) -> None:
     """Seed Python, NumPy, TensorFlow and Keras; call before building each model in a comparison.
 
-    The seed is shifted by ``VGRAD_SEED_OFFSET`` (see :func:`seed_offset`).
+    The seed is shifted by ``VGRAD_SEED_OFFSET`` (see :func:`vgrad_course.seeds.seed_offset`).
 
     Args:
         seed: The seed for every random number generator.
@@ -31,23 +31,27 @@ def reseed(seed: int = 0) -> None:
 
 
 def setup(seed: int = 0) -> None:
-    """Prepare a notebook: quiet logs, seeds, deterministic ops, number printing and plot style.
+    """Prepare a notebook: start TensorFlow quietly, seed, deterministic ops, printing, plots.
 
-    Idempotent: calling it again reseeds and changes nothing else.
+    Call it first, before importing Keras, TensorFlow or a module of the package that uses them:
+    it starts TensorFlow with the course's settings (:func:`vgrad_course.backend.load_tensorflow`:
+    oneDNN kernels off unless ``TF_ENABLE_ONEDNN_OPTS`` says otherwise, start-up messages
+    muted), which TensorFlow reads only once. Idempotent: calling it again reseeds and changes
+    nothing else.
 
     Args:
         seed: The seed for Python, NumPy, TensorFlow and Keras (shifted by
-            ``VGRAD_SEED_OFFSET``, like every seed of the package: see :func:`seed_offset`).
+            ``VGRAD_SEED_OFFSET``, like every seed of the package: see
+            :func:`vgrad_course.seeds.seed_offset`).
 
     TensorFlow keeps its default thread pools (one thread per core): they are fixed by the
-    first operation, which ``import vgrad_course`` already runs. To change them, set
+    first operation, which this function runs. To change them, set
     ``TF_NUM_INTRAOP_THREADS`` and ``TF_NUM_INTEROP_THREADS`` before starting Python.
 
     Used in: the first cell of every chapter.
     """
-    from vgrad_course.plotting import use_course_style
-
     tf = load_tensorflow()
+    from vgrad_course.plotting import use_course_style  # matplotlib: only once it is needed
 
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     tf.get_logger().setLevel(logging.ERROR)
