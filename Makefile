@@ -19,7 +19,7 @@ export TF_ENABLE_ONEDNN_OPTS := 0
 export VGRAD_SEED_OFFSET := 0
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: setup book test robust lint exercises lab clean bench
+.PHONY: setup book test robust lint lab clean bench
 
 setup: $(STAMP)
 
