@@ -13,6 +13,8 @@ from nbformat.v4 import new_code_cell
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTION = ROOT / "solutions" / "01_gradient_descent.ipynb"
+#: The line the "tamper" case appends to the checker its kernel imports (its private copy).
+TAMPER_LINE = "# tampered by a submission"
 
 #: name -> (code appended after the solution's cells, expected total, note fragment)
 APPENDED: dict[str, tuple[str, float, str]] = {
@@ -35,9 +37,9 @@ APPENDED: dict[str, tuple[str, float, str]] = {
     ),
     "tamper": (
         "import vgrad_course.grading.checker as c\nwith open(c.__file__, 'a') as fh:\n"
-        "    fh.write('\\n# tampered by a submission\\n')",
+        f"    fh.write('\\n{TAMPER_LINE}\\n')",
         0,
-        "modified the course package (checker.py)",
+        "modified the course package (grading/checker.py)",
     ),
     "hang": ("def gd_step(w, grad, lr):\n    while True:\n        pass", 4, "longer than"),
     "crash": ("import os\nos._exit(1)", 0, "kernel died"),

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
-from vgrad_course.grading import checks
-from vgrad_course.grading.checker import REGISTRY, NotFullMarks, Result, check, run_cases, unscored
-from vgrad_course.grading.checks import labs
+from vgrad_course.activations import sigmoid
+from vgrad_course.grading import checks, labs
+from vgrad_course.grading.checker import NotFullMarks, Result, check, run_cases, unscored
+from vgrad_course.grading.checks.clipping import reference_clip
+from vgrad_course.grading.registry import REGISTRY
 
 checks.load_all()
-
-
-def _sig(z):
-    return labs.sigmoid(z)
 
 
 def _bn(x, gamma, beta, eps=1e-5):
@@ -31,7 +30,7 @@ def _clip_each(grads, max_norm):
 def _chain_no_w(h0, w, depth):
     h, g = h0, 1.0
     for _ in range(depth):
-        s = float(_sig(w * h))
+        s = float(sigmoid(w * h))
         g, h = g * s * (1 - s), s
     return g
 
@@ -73,7 +72,7 @@ WRONG = {
     "gd.step": [lambda w, g, lr: w + lr * g, lambda w, g, lr: w - g],
     "gd.max_lr": [1 / 4, 2.0, -0.5],
     "gd.one_step_lr": [0.5, 1 / 8],
-    "backprop.sigmoid_derivative": [lambda z: _sig(z), lambda z: np.exp(-z) / (1 + np.exp(-z))],
+    "backprop.sigmoid_derivative": [lambda z: sigmoid(z), lambda z: np.exp(-z) / (1 + np.exp(-z))],
     "backprop.layer_backward": [
         lambda x, W, b, c: (c @ W.T, x.T @ c, c.sum(0)),  # forgot tanh'
         lambda x, W, b, c: (c, W, b),
@@ -240,14 +239,18 @@ def test_run_cases_counts_points_per_case():
     assert result.max_points == 4 and 0 < result.points < 4
 
 
-# The experiment helpers in vgrad_course.grading.checks.labs, against independent references.
+# References the checks compute, and the experiment helpers in vgrad_course.grading.labs,
+# against independent references.
 
 
-def test_labs_sigmoid_is_stable_and_correct():
-    z = np.linspace(-20, 20, 41)
-    assert np.allclose(labs.sigmoid(z), 1 / (1 + np.exp(-z)))
-    with np.errstate(over="raise"):
-        assert labs.sigmoid(np.array([-1000.0, 1000.0])).tolist() == [0.0, 1.0]
+@pytest.mark.parametrize("max_norm", [0.5, 2.5, 100.0])
+def test_the_clipping_reference_agrees_with_tensorflow(max_norm):
+    # The grader starts no TensorFlow, so its reference is NumPy; TensorFlow checks it here.
+    rng = np.random.default_rng(0)
+    grads = [rng.normal(size=(3, 4)) * 5, rng.normal(size=(4,)), rng.normal(size=(2, 2))]
+    expected, _ = tf.clip_by_global_norm([tf.constant(g) for g in grads], max_norm)
+    for ours, theirs in zip(reference_clip(grads, max_norm), expected, strict=True):
+        np.testing.assert_allclose(ours, theirs.numpy(), rtol=1e-12)
 
 
 def test_labs_orthogonal_and_linear_rnn_gain():
@@ -259,8 +262,20 @@ def test_labs_orthogonal_and_linear_rnn_gain():
         labs.orthogonal(0)
 
 
-@pytest.mark.parametrize("residual", [False, True])
-def test_labs_mlp_probe_matches_finite_differences(residual):
+#: Forward activations written out here, independently of vgrad_course.activations.
+_FORWARD = {
+    "tanh": np.tanh,
+    "sigmoid": lambda z: 1 / (1 + np.exp(-z)),
+    "relu": lambda z: np.maximum(z, 0.0),
+}
+
+
+@pytest.mark.parametrize(
+    ("activation", "residual"),
+    [("tanh", False), ("tanh", True), ("sigmoid", False), ("relu", True)],
+)
+def test_labs_mlp_probe_matches_finite_differences(activation, residual):
+    act = _FORWARD[activation]
     depth, width, batch, seed, std = 3, 4, 5, 7, 0.8
     rng = np.random.default_rng(seed)
     weights = [rng.normal(0.0, std, size=(width, width)) for _ in range(depth)]
@@ -270,7 +285,7 @@ def test_labs_mlp_probe_matches_finite_differences(residual):
     def loss(v):
         h = v
         for w in weights:
-            h = h + np.tanh(h @ w) if residual else np.tanh(h @ w)
+            h = h + act(h @ w) if residual else act(h @ w)
         return float(np.sum(h * c) / batch)
 
     eps, grad = 1e-6, np.zeros_like(x)
@@ -278,7 +293,15 @@ def test_labs_mlp_probe_matches_finite_differences(residual):
         step = np.zeros_like(x)
         step[idx] = eps
         grad[idx] = (loss(x + step) - loss(x - step)) / (2 * eps)
-    probe = labs.mlp_probe(depth, width, weight_std=std, residual=residual, batch=batch, seed=seed)
+    probe = labs.mlp_probe(
+        depth,
+        width,
+        activation=activation,
+        weight_std=std,
+        residual=residual,
+        batch=batch,
+        seed=seed,
+    )
     assert np.isclose(probe["input_grad_norm"][0], np.linalg.norm(grad) / np.sqrt(batch))
     assert probe["act_std"].shape == probe["weight_grad_norm"].shape == (depth,)
 

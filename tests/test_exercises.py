@@ -5,22 +5,37 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+from pathlib import Path
 
 import nbformat
 import pytest
 
 from vgrad_course.grading import checks
-from vgrad_course.grading.checker import REGISTRY, Result
-from vgrad_course.grading.exercises import ROOT, exercise_notebook, generate, main, strip_solutions
+from vgrad_course.grading.checker import Result
+from vgrad_course.grading.exercises import exercise_notebook, generate, main, strip_solutions
+from vgrad_course.grading.registry import REGISTRY
 
+ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
 EXERCISES = sorted((ROOT / "exercises").glob("*.ipynb"))
 CHECK_CALL = re.compile(r'^check\("(?P<qid>[\w.]+)", (?P<answer>\w+)\)$')
 
 
 def test_exercises_are_up_to_date():
-    assert generate(check=True) == [], "run: python -m vgrad_course.grading.exercises"
+    assert generate(ROOT, check=True) == [], "run: python -m vgrad_course.grading.exercises"
+    assert main(["--root", str(ROOT), "--check"]) == 0
+
+
+def test_the_course_root_defaults_to_this_folder(monkeypatch, tmp_path, capsys):
+    monkeypatch.chdir(ROOT)
     assert main(["--check"]) == 0
+    monkeypatch.chdir(tmp_path)  # no solutions/ here: a clear error, not a traceback
+    with pytest.raises(SystemExit) as exc:
+        main(["--check"])
+    assert exc.value.code == 2
+    assert "has no solutions/ folder" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="has no solutions/ folder"):
+        generate(tmp_path)
 
 
 def test_one_notebook_per_set():
@@ -59,10 +74,10 @@ def test_generate_writes_and_removes_orphans(tmp_path):
     ex.mkdir()
     (sol / "a.ipynb").write_bytes(SOLUTIONS[0].read_bytes())
     (ex / "old.ipynb").write_text("{}")
-    assert generate(sol, ex, check=True) == [ex / "a.ipynb", ex / "old.ipynb"]
-    generate(sol, ex)
+    assert generate(tmp_path, check=True) == [ex / "a.ipynb", ex / "old.ipynb"]
+    generate(tmp_path)
     assert sorted(p.name for p in ex.iterdir()) == ["a.ipynb"]
-    assert generate(sol, ex, check=True) == []
+    assert generate(tmp_path, check=True) == []
 
 
 @pytest.mark.parametrize("path", EXERCISES, ids=lambda p: p.stem)

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from grading_corpus import APPENDED, UNREADABLE, write_corpus
+from grading_corpus import APPENDED, TAMPER_LINE, UNREADABLE, write_corpus
 
 from vgrad_course.grading import checks
 
@@ -36,6 +36,15 @@ def _hashes(folder: Path) -> dict[str, str]:
         str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(folder.rglob("*"))
         if p.is_file()
+    }
+
+
+def _package() -> dict[Path, bytes]:
+    """The bytes of every file of the installed package (Python's caches left out)."""
+    return {
+        p: p.read_bytes()
+        for p in sorted((ROOT / "vgrad_course").rglob("*"))
+        if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
     }
 
 
@@ -56,17 +65,22 @@ def graded(tmp_path_factory):
         shutil.copy(FIXTURES / "submissions" / "carol.ipynb", subs / f"carol_copy{i}.ipynb")
     # A truncated file (made here: ruff would reject it in the repository).
     (subs / "erin.ipynb").write_text('{"cells": [ {"cell_type": "code", "source": "max_lr = 0.5"')
-    package = sorted((ROOT / "vgrad_course").rglob("*.py"))
     before, fixtures_before = _hashes(subs), _hashes(FIXTURES)
-    package_before = {p: p.read_bytes() for p in package}
+    package_before = _package()
     out = tmp / "out" / "grades.csv"
     proc = subprocess.run(
-        [sys.executable, "-m", "vgrad_course.grading.cli", str(subs), "--out", str(out)]
+        [sys.executable, "-m", "vgrad_course.grade", str(subs), "--out", str(out)]
         + ["--jobs", "2", "--timeout", str(TIMEOUT), "--call-timeout", str(CALL_TIMEOUT)],
         capture_output=True,
         text=True,
         timeout=1500,
         cwd=tmp,
+    )
+    package_after = _package()
+    changed = sorted(
+        str(p.relative_to(ROOT))
+        for p in package_before.keys() | package_after.keys()
+        if package_before.get(p) != package_after.get(p)
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     feedback = out.parent / "feedback"
@@ -76,7 +90,7 @@ def graded(tmp_path_factory):
         "rows": _rows(out),
         "feedback": {p.stem: p.read_text() for p in feedback.glob("*.txt")},
         "unchanged": before == _hashes(subs) and fixtures_before == _hashes(FIXTURES),
-        "package_unchanged": package_before == {p: p.read_bytes() for p in package},
+        "package_changed": changed,
     }
 
 
@@ -160,7 +174,18 @@ def test_submissions_are_never_modified(graded):
 
 def test_the_package_on_disk_is_never_modified(graded):
     # The "tamper" notebook edited the checker of the private copy its kernel imported.
-    assert graded["package_unchanged"]
+    assert graded["package_changed"] == [], (
+        "grading modified the installed package; check and restore: "
+        + ", ".join(graded["package_changed"])
+    )
+
+
+def test_no_package_file_carries_the_tamper_line():
+    # Catches a tampered file left behind by any earlier run, whatever this run did.
+    tampered = [
+        str(p.relative_to(ROOT)) for p, data in _package().items() if TAMPER_LINE.encode() in data
+    ]
+    assert tampered == [], f"remove {TAMPER_LINE!r} from: {tampered}"
 
 
 def test_a_hung_function_is_timed_out_once_then_not_called_again(graded):

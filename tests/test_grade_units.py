@@ -5,14 +5,16 @@ The end-to-end run (fixtures, solutions, hostile corpus) is ``test_grade.py``.
 
 from __future__ import annotations
 
+import ast
+
 import nbformat
 import numpy as np
 import pytest
 from nbclient.exceptions import CellTimeoutError
 from nbformat.v4 import new_code_cell
 
+from vgrad_course.grading import protocol
 from vgrad_course.grading.cli import Row, grade_file, main, student_name, write_gradebook
-from vgrad_course.grading.protocol import helper_namespace
 from vgrad_course.grading.session import Graded, _run_cells, identify_set
 
 
@@ -61,16 +63,66 @@ def test_write_gradebook_rows_and_feedback(tmp_path):
     assert (tmp_path / "fb" / "b.txt").read_text() == "fb"
 
 
+def _kernel_protocol() -> dict:
+    """The protocol as a kernel runs it: its source alone, in a namespace of its own."""
+    namespace = {"__name__": "_vgrad_test"}
+    exec(compile(protocol.source(), "<vgrad-grading-protocol>", "exec"), namespace)
+    return namespace
+
+
 def test_protocol_round_trip_never_unpickles(tmp_path):
-    proto = helper_namespace()
-    value = [np.float64(1.5), (np.arange(3), "b"), None, ..., {"not": "supported"}]
-    proto["save"](str(tmp_path / "v"), {"status": "ok"}, value, True)
-    meta, back = proto["load"](str(tmp_path / "v"))
+    value = [np.float64(1.5), (np.arange(3), "b"), None, ..., {"not": "supported"}, True]
+    protocol.save(str(tmp_path / "v"), {"status": "ok"}, value, has_value=True)
+    meta, back = protocol.load(str(tmp_path / "v"))
     assert meta["status"] == "ok" and back[0] == 1.5 and list(back[1][0]) == [0, 1, 2]
-    assert back[1][1] == "b" and back[2] is None and back[3] is Ellipsis
-    assert isinstance(back[4], proto["Unsupported"])
-    with pytest.raises(ValueError, match="too large"):
-        proto["save"](str(tmp_path / "w"), {}, np.zeros(4_000_000), True)
+    assert back[1][1] == "b" and back[2] is None and back[3] is Ellipsis and back[5] is True
+    assert isinstance(back[4], protocol.Unsupported) and back[4].kind == "dict"
+    with np.load(str(tmp_path / "v") + ".npz", allow_pickle=False) as arrays:
+        assert sorted(arrays.files) == ["a0", "a1"]  # only numbers travel as arrays
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (np.zeros(protocol.MAX_BYTES // 8 + 1), "too large"),
+        ([0] * (protocol.MAX_LEAVES + 1), "too large"),
+        ("x" * (protocol.MAX_STRING + 1), "too long"),
+    ],
+)
+def test_protocol_refuses_values_past_its_limits(tmp_path, value, message):
+    with pytest.raises(ValueError, match=message):
+        protocol.save(str(tmp_path / "w"), {}, value, has_value=True)
+
+
+def test_the_kernel_runs_the_protocol_from_its_source_alone(tmp_path):
+    # What GradingKernel.install sends: a kernel-side fetch and call, read by the grader.
+    kernel = _kernel_protocol()
+    notebook = {"x": np.arange(4.0), "f": lambda a, b: a * b, "boom": lambda: 1 / 0}
+    kernel["fetch"](notebook, "x", str(tmp_path / "x"))
+    kernel["fetch"](notebook, "f", str(tmp_path / "f"))
+    kernel["fetch"](notebook, "nope", str(tmp_path / "nope"))
+    status = [protocol.load(str(tmp_path / n))[0]["status"] for n in ("x", "f", "nope")]
+    assert status == ["value", "function", "missing"]
+    assert protocol.load(str(tmp_path / "x"))[1].tolist() == [0.0, 1.0, 2.0, 3.0]
+    protocol.save(str(tmp_path / "args"), {}, [np.ones(2), 3.0], has_value=True)
+    kernel["call"](notebook, "f", str(tmp_path / "args"), str(tmp_path / "out"))
+    meta, result = protocol.load(str(tmp_path / "out"))
+    assert meta["status"] == "ok" and result.tolist() == [3.0, 3.0]
+    protocol.save(str(tmp_path / "none"), {}, [], has_value=True)
+    kernel["call"](notebook, "boom", str(tmp_path / "none"), str(tmp_path / "err"))
+    assert protocol.load(str(tmp_path / "err"))[0]["error"].startswith("ZeroDivisionError")
+
+
+def test_the_protocol_imports_only_the_standard_library_and_numpy():
+    # It runs alone in a student's kernel: nothing of the course package may be needed there.
+    tree = ast.parse(protocol.source())
+    imported = {
+        alias.name.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in (node.names if isinstance(node, ast.Import) else [ast.alias(node.module)])
+    }
+    assert imported <= {"__future__", "inspect", "json", "sys", "numpy"}, imported
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""The private package copy a submission's kernel imports, and the snapshot/restore guard."""
+"""The private package copy a submission's kernel imports: complete, and every change caught."""
 
 from __future__ import annotations
 
@@ -11,44 +11,74 @@ from vgrad_course.grading.sandbox import (
     kernel_pythonpath,
     modified_files,
     private_package,
-    restore,
-    snapshot,
 )
 
 
-def test_an_intact_copy_has_no_modified_files(tmp_path):
-    dest = private_package(tmp_path / "pkg")
-    assert modified_files(dest) == []
-    assert (dest / "vgrad_course" / "checker.py").read_bytes() == (
-        PACKAGE / "checker.py"
-    ).read_bytes()
+def _package_files() -> set[str]:
+    return {
+        p.relative_to(PACKAGE).as_posix()
+        for p in PACKAGE.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
+    }
+
+
+def test_the_copy_is_the_whole_package_and_intact(tmp_path):
+    dest = tmp_path / "pkg"
+    manifest = private_package(dest)
+    assert PACKAGE.name == "vgrad_course" and (PACKAGE / "grading" / "sandbox.py").is_file()
+    # Every file of the package, the grader's own kernel and protocol included.
+    assert set(manifest) == _package_files()
+    assert {"grading/kernel.py", "grading/protocol.py", "grading/checker.py"} <= set(manifest)
+    copy = dest / "vgrad_course" / "grading" / "checker.py"
+    assert copy.read_bytes() == (PACKAGE / "grading" / "checker.py").read_bytes()
+    assert modified_files(dest, manifest) == []
 
 
 def test_changed_added_and_removed_files_are_all_reported(tmp_path):
-    dest = private_package(tmp_path / "pkg")
+    dest = tmp_path / "pkg"
+    manifest = private_package(dest)
     copy = dest / "vgrad_course"
-    with (copy / "checker.py").open("a") as fh:
+    with (copy / "grading" / "checker.py").open("a") as fh:
         fh.write("\n# tampered\n")
-    (copy / "checks" / "extra.py").write_text("x = 1\n")
+    (copy / "grading" / "kernel.py").write_text("")
+    (copy / "grading" / "checks" / "extra.py").write_text("x = 1\n")
     (copy / "grade.py").unlink()
     (copy / "__pycache__").mkdir(exist_ok=True)
     (copy / "__pycache__" / "junk.pyc").write_bytes(b"compiled")  # Python's own cache: ignored
-    assert modified_files(dest) == ["checker.py", "checks/extra.py", "grade.py"]
+    assert modified_files(dest, manifest) == [
+        "grade.py",
+        "grading/checker.py",
+        "grading/checks/extra.py",
+        "grading/kernel.py",
+    ]
 
 
 def test_a_same_size_same_time_edit_is_still_caught(tmp_path):
-    dest = private_package(tmp_path / "pkg")
-    target = dest / "vgrad_course" / "checker.py"
+    dest = tmp_path / "pkg"
+    manifest = private_package(dest)
+    target = dest / "vgrad_course" / "grading" / "checker.py"
     stat = target.stat()
     data = bytearray(target.read_bytes())
     data[0] = ord("#") if data[0] != ord("#") else ord("\n")
     target.write_bytes(bytes(data))
     os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns))
-    assert modified_files(dest) == ["checker.py"]
+    assert modified_files(dest, manifest) == ["grading/checker.py"]
+
+
+def test_a_file_replaced_by_a_link_is_caught(tmp_path):
+    dest = tmp_path / "pkg"
+    manifest = private_package(dest)
+    target = dest / "vgrad_course" / "grading" / "registry.py"
+    outside = tmp_path / "registry.py"
+    outside.write_bytes(target.read_bytes())  # the same bytes, but no longer the copy's file
+    target.unlink()
+    target.symlink_to(outside)
+    assert modified_files(dest, manifest) == ["grading/registry.py"]
 
 
 def test_a_kernel_with_that_pythonpath_imports_the_copy(tmp_path):
-    dest = private_package(tmp_path / "pkg")
+    dest = tmp_path / "pkg"
+    private_package(dest)
     code = "import importlib.util as u; print(u.find_spec('vgrad_course').origin)"  # no import
     out = subprocess.run(
         [sys.executable, "-c", code],
@@ -59,15 +89,3 @@ def test_a_kernel_with_that_pythonpath_imports_the_copy(tmp_path):
         check=True,
     ).stdout
     assert out.strip().startswith(str(dest))
-
-
-def test_restore_rewrites_exactly_the_changed_files(tmp_path):
-    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
-    a.write_text("A")
-    b.write_text("B")
-    saved = snapshot([a, b, tmp_path / "missing.txt"])
-    a.write_text("changed")
-    assert restore(saved) == [a]
-    assert a.read_text() == "A" and b.read_text() == "B"
-    b.unlink()
-    assert restore(saved) == [b] and b.read_text() == "B"

@@ -1,25 +1,24 @@
 """The exercise checker: ``check("set.question", answer)`` gives points and a message per case.
 
-A check never ships the answer: it tests *properties* of what you hand in (agreement with
-finite differences, invariants, an independent reference computed at check time). Handing in
-the placeholder ``...`` scores 0 as "not attempted" without raising, so untouched exercise
-notebooks still run; pass ``strict=True`` (or set ``VGRAD_STRICT=1``) to raise instead.
+The questions are registered in :mod:`vgrad_course.grading.registry` by the check modules
+(:mod:`vgrad_course.grading.checks`). A check never ships the answer: it tests *properties* of
+what you hand in (agreement with finite differences, invariants, an independent reference
+computed at check time). Handing in the placeholder ``...`` scores 0 as "not attempted" without
+raising, so untouched exercise notebooks still run; pass ``strict=True`` (or set
+``VGRAD_STRICT=1``) to raise instead.
 """
 
 from __future__ import annotations
 
 import html
 import os
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from vgrad_course.grading import checks
+from vgrad_course.grading.registry import REGISTRY, Fail
 from vgrad_course.palette import BAD, GOOD, PARTIAL
-
-
-class Fail(Exception):
-    """Raised inside a case to fail it with a message meant for the student."""
 
 
 class NotFullMarks(AssertionError):
@@ -115,55 +114,6 @@ class Result:
         return head + "</p><ul style='margin-top:0'>" + "".join(rows) + "</ul>"
 
 
-#: A case as written in a check: (name, points, thunk). The thunk raises to fail.
-CaseSpec = tuple[str, float, Callable[[], object]]
-
-
-@dataclass(frozen=True)
-class Question:
-    """A registered question.
-
-    Attributes:
-        qid: Its id, ``"<set>.<name>"``.
-        answer: The notebook variable (or function) the grader reads.
-        kind: ``"value"`` or ``"function"``.
-        cases: Builds the cases from the answer (a value or a callable).
-    """
-
-    qid: str
-    answer: str
-    kind: str
-    cases: Callable[[object], Iterable[CaseSpec]]
-
-
-REGISTRY: dict[str, Question] = {}
-
-
-def question(qid: str, *, answer: str, kind: str = "value") -> Callable:
-    """Register a check: a generator of ``(name, points, thunk)`` cases.
-
-    Args:
-        qid: The question id, ``"<set>.<name>"``.
-        answer: The name of the variable or function the notebook defines.
-        kind: ``"value"`` or ``"function"``.
-
-    Returns:
-        A decorator that registers the generator and returns it unchanged.
-
-    Used in: "Graded exercises".
-    """
-    if kind not in ("value", "function"):
-        raise ValueError(f"kind must be 'value' or 'function', got {kind!r}")
-
-    def register(fn: Callable[[object], Iterable[CaseSpec]]) -> Callable:
-        if qid in REGISTRY:
-            raise ValueError(f"question {qid!r} is registered twice")
-        REGISTRY[qid] = Question(qid, answer, kind, fn)
-        return fn
-
-    return register
-
-
 def _describe(exc: BaseException) -> str:
     """Turn an exception raised by student code (or a failed property) into feedback."""
     if isinstance(exc, Fail | AssertionError) and str(exc):
@@ -235,8 +185,6 @@ def check(qid: str, answer: object, *, strict: bool | None = None) -> Result:
 
     Used in: "Graded exercises".
     """
-    from vgrad_course.grading import checks
-
     checks.load_all()
     if qid not in REGISTRY:
         raise KeyError(f"unknown question {qid!r}; known: {', '.join(sorted(REGISTRY))}")
@@ -246,6 +194,3 @@ def check(qid: str, answer: object, *, strict: bool | None = None) -> Result:
     if strict and result.points < result.max_points:
         raise NotFullMarks(str(result))
     return result
-
-
-# tampered by a submission

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m vgrad_course.grading.cli SUBMISSIONS --out grades.csv [--jobs 2] [--timeout 300]
+    python -m vgrad_course.grade SUBMISSIONS --out grades.csv [--jobs 2] [--timeout 300]
         [--call-timeout 20]
 
 Every ``*.ipynb`` under ``SUBMISSIONS`` is one submission, named by its path relative to the
@@ -18,7 +18,7 @@ import argparse
 import csv
 import multiprocessing
 import sys
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,8 +26,8 @@ import nbformat
 from tqdm import tqdm
 
 from vgrad_course.grading import checks
-from vgrad_course.grading.sandbox import grader_files, restore, snapshot
 from vgrad_course.grading.session import CALL_TIMEOUT, check_limits, grade_notebook
+from vgrad_course.validation import check_int
 
 
 @dataclass
@@ -117,7 +117,7 @@ def grade_folder(
 
     Args:
         root: The submissions folder.
-        jobs: Number of notebooks graded in parallel.
+        jobs: Number of notebooks graded in parallel (each in its own worker process).
         timeout: Seconds allowed per notebook for running its cells.
         call_timeout: Seconds each call of a student function may take during the checks.
         progress: Show a progress bar on stderr.
@@ -127,73 +127,35 @@ def grade_folder(
 
     Used in: "Graded exercises" (the grader).
     """
-    if not isinstance(jobs, int) or jobs < 1:
-        raise ValueError(f"jobs must be a whole number >= 1, got {jobs!r}")
+    check_int("jobs", jobs)
     check_limits(timeout, call_timeout)
     limits = {"timeout": timeout, "call_timeout": call_timeout}
     paths = sorted(p for p in root.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
-    names = [student_name(p, root) for p in paths]
-    guarded = snapshot([*paths, *grader_files()])
+    jobs_list = [(p, student_name(p, root)) for p in paths]
+    checks.load_all()  # every check is in memory before any submission runs
     bar = tqdm(total=len(paths), desc="grading", unit="nb", disable=not progress, file=sys.stderr)
-    jobs_list = list(zip(paths, names, strict=True))
-    rows, suspects = [], jobs_list
-    if jobs > 1:
-        rows, suspects = _grade_parallel(jobs_list, guarded, jobs=jobs, limits=limits, bar=bar)
-    for path, name in suspects:  # serially: a change to a guarded file is then attributable
-        rows.append(_guard(grade_file(path, name, **limits), guarded))
-        bar.update()
+    rows: list[Row] = []
+    if jobs == 1:
+        for path, name in jobs_list:
+            rows.append(grade_file(path, name, **limits))
+            bar.update()
+    else:
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=checks.load_all) as pool:
+            futures = {pool.submit(grade_file, p, n, **limits): n for p, n in jobs_list}
+            for fut in as_completed(futures):
+                rows.append(_row_of(fut, futures[fut]))
+                bar.update()
     bar.close()
     return sorted(rows, key=lambda r: r.student)
 
 
-def _grade_parallel(
-    jobs_list: list[tuple[Path, str]],
-    guarded: dict[Path, bytes],
-    *,
-    jobs: int,
-    limits: dict[str, float],
-    bar: tqdm,
-) -> tuple[list[Row], list[tuple[Path, str]]]:
-    """Grade in worker processes; return the rows and the submissions to regrade serially.
-
-    When a guarded file changes, the culprit is one of the notebooks running at that moment:
-    those (and any not started yet) are regraded one at a time afterwards.
-    """
-    rows: list[Row] = []
-    suspects: list[tuple[Path, str]] = []
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-        futures = {pool.submit(grade_file, p, n, **limits): (p, n) for p, n in jobs_list}
-        pending = set(futures)
-        for fut in as_completed(futures):
-            pending.discard(fut)
-            changed = bool(restore(guarded))
-            if futures[fut] in suspects:
-                continue
-            if changed:
-                suspects += [futures[fut], *(futures[f] for f in pending)]
-                for other in pending:
-                    other.cancel()
-                continue
-            try:
-                rows.append(fut.result())
-            except Exception as exc:  # a worker process died: the submission still gets its row
-                path, name = futures[fut]
-                rows.append(Row(name, "", feedback=f"{name}: grading failed ({exc!r})\n"[:400]))
-            bar.update()
-    return rows, suspects
-
-
-def _guard(row: Row, guarded: dict[Path, bytes]) -> Row:
-    """Undo changes a submission made to the grader's files or the submissions; zero it."""
-    changed = restore(guarded)
-    if changed:
-        row.scores = dict.fromkeys(row.scores, 0.0)
-        row.feedback += (
-            "note: files outside the notebook's folder were modified while it ran and have been"
-            f" restored ({', '.join(p.name for p in changed)}); scored 0\n"
-        )
-    return row
+def _row_of(future: Future, student: str) -> Row:
+    """The row a worker returned; if the worker process died, a row that says so."""
+    try:
+        return future.result()
+    except Exception as exc:  # a dead worker: the submission still gets its row
+        return Row(student, "", feedback=f"{student}: grading failed ({exc!r})\n"[:400])
 
 
 def write_gradebook(rows: list[Row], out: Path, feedback_dir: Path) -> list[str]:
@@ -237,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     Used in: "Graded exercises" (the grader).
     """
     parser = argparse.ArgumentParser(
-        prog="python -m vgrad_course.grading.cli",
+        prog="python -m vgrad_course.grade",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -281,7 +243,3 @@ def main(argv: list[str] | None = None) -> int:
         f"graded {len(rows)} submission(s) -> {args.out} (feedback in {feedback})", file=sys.stderr
     )
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

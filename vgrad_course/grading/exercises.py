@@ -1,8 +1,9 @@
 """Generate the exercise notebooks from the solution notebooks (one source of truth).
 
-Run ``python -m vgrad_course.grading.exercises`` to regenerate ``exercises/`` from
-``solutions/``, or
-``python -m vgrad_course.grading.exercises --check`` to fail when ``exercises/`` is out of date.
+From the course's root folder (the one holding ``solutions/``), run
+``python -m vgrad_course.grading.exercises`` to regenerate ``exercises/`` from ``solutions/``,
+or add ``--check`` to fail when ``exercises/`` is out of date; ``--root DIR`` names another
+course root.
 
 Markers (otter-grader style) in solution code cells:
 
@@ -23,7 +24,6 @@ from pathlib import Path
 
 import nbformat
 
-ROOT = Path(__file__).resolve().parents[2]
 _ONE_LINE = re.compile(r"^(?P<indent>\s*)(?P<lhs>[^=#]+?)\s*=\s*(?P<rhs>.+?)\s*#\s*SOLUTION\s*$")
 _BEGIN = re.compile(r"^(?P<indent>\s*)#\s*BEGIN SOLUTION\s*$")
 _END = re.compile(r"^\s*#\s*END SOLUTION\s*$")
@@ -94,24 +94,28 @@ def exercise_notebook(solution: nbformat.NotebookNode, *, where: str = "notebook
     return nbformat.writes(nb) + "\n"
 
 
-def generate(
-    solutions_dir: Path = ROOT / "solutions",
-    exercises_dir: Path = ROOT / "exercises",
-    *,
-    check: bool = False,
-) -> list[Path]:
-    """Write (or, with ``check``, compare) every exercise notebook.
+def generate(root: Path, *, check: bool = False) -> list[Path]:
+    """Write (or, with ``check``, compare) every exercise notebook of a course.
 
     Args:
-        solutions_dir: Folder of solution notebooks.
-        exercises_dir: Folder of exercise notebooks.
+        root: The course's root folder: ``root/solutions/*.ipynb`` become
+            ``root/exercises/*.ipynb``.
         check: Do not write; report the notebooks that are missing, stale or orphaned.
 
     Returns:
         The exercise notebooks that were written (or that are out of date when ``check``).
 
+    Raises:
+        ValueError: If ``root`` has no ``solutions/`` folder, or it holds no notebook.
+
     Used in: "Graded exercises".
     """
+    solutions_dir, exercises_dir = root / "solutions", root / "exercises"
+    if not solutions_dir.is_dir():
+        raise ValueError(
+            f"{root.resolve()} has no solutions/ folder: run from the course's root folder"
+            " or pass --root DIR"
+        )
     sources = sorted(solutions_dir.glob("*.ipynb"))
     if not sources:
         raise ValueError(f"no solution notebooks in {solutions_dir}")
@@ -140,18 +144,27 @@ def main(argv: list[str] | None = None) -> int:
         argv: Arguments (default: ``sys.argv[1:]``).
 
     Returns:
-        0 on success, 1 when ``--check`` finds out-of-date exercises.
+        0 on success, 1 when ``--check`` finds out-of-date exercises (2 for a bad ``--root``,
+        from argparse).
 
     Used in: "Graded exercises".
     """
     parser = argparse.ArgumentParser(
-        prog="python -m vgrad_course.grading.exercises", description=__doc__
+        prog="python -m vgrad_course.grading.exercises",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--solutions", type=Path, default=ROOT / "solutions")
-    parser.add_argument("--exercises", type=Path, default=ROOT / "exercises")
+    parser.add_argument(
+        "--root", type=Path, default=Path(), help="the course root (default: this folder)"
+    )
     parser.add_argument("--check", action="store_true", help="fail if exercises/ is out of date")
     args = parser.parse_args(argv)
-    changed = generate(args.solutions, args.exercises, check=args.check)
+    if not (args.root / "solutions").is_dir():
+        parser.error(
+            f"{args.root.resolve()} has no solutions/ folder: run from the course's root folder"
+            " or pass --root DIR"
+        )
+    changed = generate(args.root, check=args.check)
     if args.check:
         for path in changed:
             print(

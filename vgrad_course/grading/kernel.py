@@ -16,8 +16,8 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError
 from nbformat.v4 import new_code_cell
 
-from vgrad_course.grading.checker import REGISTRY, Fail
-from vgrad_course.grading.protocol import HELPER, helper_namespace
+from vgrad_course.grading import protocol
+from vgrad_course.grading.registry import REGISTRY, Fail
 
 #: Seconds an interrupted kernel has to answer again before grading gives up on it.
 PING_TIMEOUT = 10
@@ -56,7 +56,6 @@ class GradingKernel:
         self.exchange = exchange
         self.call_timeout = call_timeout
         self.name = f"_vgrad_{secrets.token_hex(6)}"
-        self.protocol = helper_namespace()
         self.count = 0
         self.hung: set[str] = set()  # functions that ran out of time once: not called again
         self.stuck = False  # interrupted and never answered again: nothing more can run
@@ -110,10 +109,11 @@ class GradingKernel:
             raise RuntimeError(STUCK)
 
     def install(self) -> None:
-        """Define the protocol in the kernel under a random name."""
+        """Run the protocol's source in the kernel, in a namespace under a random name."""
+        code = f"compile({protocol.source()!r}, '<vgrad-grading-protocol>', 'exec')"
         src = (
-            f"{self.name} = {{}}\n"
-            f"exec({HELPER!r}, {self.name})\n"
+            f"{self.name} = {{'__name__': {self.name!r}}}\n"
+            f"exec({code}, {self.name})\n"
             f"{self.name}['ns'] = __import__('IPython').get_ipython().user_ns"
         )
         if self.run(src, 30):
@@ -127,7 +127,7 @@ class GradingKernel:
         """Return (status, value) of the notebook global ``answer``."""
         path = self._path("fetch")
         self.run(f"{self.name}['fetch']({self.name}['ns'], {answer!r}, {path!r})", 30)
-        meta, value = self.protocol["load"](path)
+        meta, value = protocol.load(path)
         return meta["status"], value if meta["status"] == "value" else meta.get("error")
 
     def call(self, answer: str, args: tuple) -> object:
@@ -138,7 +138,7 @@ class GradingKernel:
         if answer in self.hung:
             raise Fail(f"not run: your function took longer than {limit} on an earlier case")
         in_path, out_path = self._path("in"), self._path("out")
-        self.protocol["save"](in_path, {}, list(args), True)
+        protocol.save(in_path, {}, list(args), has_value=True)
         try:
             self.run(
                 f"{self.name}['call']({self.name}['ns'], {answer!r}, {in_path!r}, {out_path!r})",
@@ -151,7 +151,7 @@ class GradingKernel:
                 raise Fail(f"your function took longer than {limit}; {STUCK}") from None
             raise Fail(f"your function took longer than {limit}") from None
         try:
-            meta, value = self.protocol["load"](out_path)
+            meta, value = protocol.load(out_path)
         except (OSError, ValueError, KeyError) as exc:
             raise Fail(f"no result came back from your function ({type(exc).__name__})") from None
         if meta["status"] != "ok":
@@ -179,5 +179,5 @@ def answer_of(kernel: GradingKernel, qid: str) -> object:
     if status == "function":
         return lambda *args: kernel.call(q.answer, args)
     if status == "error":
-        return kernel.protocol["Unsupported"](str(value))
+        return protocol.Unsupported(str(value))
     return value

@@ -1,113 +1,94 @@
-"""What a submission may and may not touch while it is graded.
+"""The grader's one tamper defence: each submission's kernel imports a private package copy.
 
-Each submission's kernel imports a *private copy* of this package (first on its
-``PYTHONPATH``), so a notebook that edits the checker on disk edits only its own copy: the
-change is attributed to exactly that submission, and graders running side by side cannot see
-it. The grader's own files and the submitted notebooks are also snapshotted and restored, in
-case a notebook writes to them by absolute path.
+:func:`private_package` copies the whole installed ``vgrad_course`` (every file of its folder:
+the library, the lessons and this grader) for one submission and returns a manifest of the
+copy; :func:`kernel_pythonpath` puts the copy first on the kernel's ``PYTHONPATH``. A notebook
+that edits the checker through ``vgrad_course.grading.checker.__file__`` (or any other module)
+therefore edits only its own copy: the installed package stays byte-identical, submissions
+graded side by side never see the edit, and :func:`modified_files` names what changed against
+the manifest, so the change is attributed to exactly that submission. The grader itself scores
+with the checks it imported from the installed package before the submission ran.
+
+Student code still runs with the grader's permissions: a notebook that looks up the installed
+package (or any other file) by absolute path can write to it. Grade untrusted work in a
+container or a throw-away account.
 """
 
 from __future__ import annotations
 
-import filecmp
+import hashlib
 import os
 import shutil
 from pathlib import Path
 
-#: The installed package (the grader's own copy).
-PACKAGE = Path(__file__).resolve().parent
-_IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc")
+#: The installed package (the grader's own copy): this file's grandparent folder.
+PACKAGE = Path(__file__).resolve().parents[1]
+#: Python's own caches: neither copied nor compared.
+CACHES = ("__pycache__", "*.pyc")
+_NOT_A_FILE = "not a regular file"
 
 
-def grader_files() -> list[Path]:
-    """The grader's own source files: the checker, the checks and the grading modules.
-
-    Returns:
-        Their paths (a submission that modifies one is caught and the file restored).
-
-    Used in: "Graded exercises" (the grader).
-    """
-    names = ["checker.py", "grade.py", "grading_protocol.py", "grading_sandbox.py"]
-    names.append("grading_session.py")
-    return [PACKAGE / n for n in names] + sorted((PACKAGE / "checks").glob("*.py"))
-
-
-def snapshot(paths: list[Path]) -> dict[Path, bytes]:
-    """Bytes of files that a submission must not change (to detect and undo tampering).
-
-    Args:
-        paths: The files to protect (missing ones are skipped).
-
-    Returns:
-        Each file's content.
-    """
-    return {p: p.read_bytes() for p in paths if p.is_file()}
-
-
-def restore(saved: dict[Path, bytes]) -> list[Path]:
-    """Rewrite every file whose bytes differ from a :func:`snapshot`.
-
-    Args:
-        saved: The snapshot.
-
-    Returns:
-        The files that had changed (and are now restored).
-    """
-    changed = []
-    for path, data in saved.items():
-        now = path.read_bytes() if path.is_file() else None
-        if now != data:
-            path.write_bytes(data)
-            changed.append(path)
-    return changed
-
-
-def private_package(dest: Path) -> Path:
+def private_package(dest: Path) -> dict[str, str]:
     """Copy the package to ``dest/vgrad_course`` for one submission's kernel.
 
     Args:
-        dest: An empty (or missing) folder, e.g. inside the submission's temporary folder.
+        dest: An empty (or missing) folder, e.g. inside the submission's temporary folder;
+            the folder to put first on the kernel's ``PYTHONPATH``.
 
     Returns:
-        ``dest``, the folder to put first on the kernel's ``PYTHONPATH``.
+        The copy's manifest: the SHA-256 of every file, by its path relative to the package
+        (what :func:`modified_files` compares with).
+
+    Used in: "Graded exercises" (the grader).
     """
-    shutil.copytree(PACKAGE, dest / PACKAGE.name, ignore=_IGNORED)
-    return dest
+    shutil.copytree(PACKAGE, dest / PACKAGE.name, ignore=shutil.ignore_patterns(*CACHES))
+    return _manifest(dest / PACKAGE.name)
 
 
 def kernel_pythonpath(dest: Path) -> str:
     """The ``PYTHONPATH`` that makes a kernel import the private copy in ``dest`` first.
 
     Args:
-        dest: The folder :func:`private_package` returned.
+        dest: The folder given to :func:`private_package`.
 
     Returns:
         ``dest`` followed by the grader's own ``PYTHONPATH`` entries, if any.
+
+    Used in: "Graded exercises" (the grader).
     """
     entries = [str(dest), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
     return os.pathsep.join(entries)
 
 
-def modified_files(dest: Path) -> list[str]:
-    """The files of a private copy that differ from the package: changed, added or removed.
+def modified_files(dest: Path, manifest: dict[str, str]) -> list[str]:
+    """The files of a private copy that differ from its manifest: changed, added or removed.
 
     Args:
-        dest: The folder :func:`private_package` returned.
+        dest: The folder given to :func:`private_package`.
+        manifest: What :func:`private_package` returned.
 
     Returns:
         Their paths relative to the package, sorted (empty when the copy is intact).
+
+    Used in: "Graded exercises" (the grader).
     """
-    changed: list[str] = []
+    now = _manifest(dest / PACKAGE.name)
+    return sorted(p for p in manifest.keys() | now.keys() if manifest.get(p) != now.get(p))
 
-    def walk(cmp: filecmp.dircmp, prefix: str) -> None:
-        names = cmp.left_only + cmp.right_only + cmp.funny_files
-        changed.extend(prefix + n for n in names if n != "__pycache__")
-        # dircmp compares os.stat signatures first; compare the bytes.
-        _, mismatch, errors = filecmp.cmpfiles(cmp.left, cmp.right, cmp.common_files, shallow=False)
-        changed.extend(prefix + n for n in mismatch + errors)
-        for name, sub in cmp.subdirs.items():
-            if name != "__pycache__":
-                walk(sub, f"{prefix}{name}/")
 
-    walk(filecmp.dircmp(PACKAGE, dest / PACKAGE.name, ignore=["__pycache__"]), "")
-    return sorted(changed)
+def _manifest(folder: Path) -> dict[str, str]:
+    """SHA-256 of every file under ``folder`` (caches left out; links and devices marked)."""
+    manifest: dict[str, str] = {}
+    for here, dirs, files in os.walk(folder):  # never follows a link to a folder
+        dirs[:] = [d for d in dirs if d != "__pycache__"]
+        linked = [d for d in dirs if os.path.islink(os.path.join(here, d))]
+        for name in [*files, *linked]:
+            path = Path(here, name)
+            if name.endswith(".pyc"):
+                continue
+            rel = path.relative_to(folder).as_posix()
+            regular = path.is_file() and not path.is_symlink()
+            manifest[rel] = (
+                hashlib.sha256(path.read_bytes()).hexdigest() if regular else _NOT_A_FILE
+            )
+    return manifest

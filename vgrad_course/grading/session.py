@@ -4,12 +4,14 @@ The notebook runs on a copy in a temporary folder. Afterwards the grader injects
 defines the exchange protocol (:mod:`vgrad_course.grading.protocol`) under a random name, reads
 the answer variables, and calls the answer functions on inputs the checks generate *in the
 grader's process*. All comparisons happen here, never in the kernel: printing a score, or
-replacing the checker inside the notebook, changes nothing.
+replacing the checker inside the notebook, changes nothing. The kernel imports a private copy
+of the package (:mod:`vgrad_course.grading.sandbox`): a submission that edits it scores 0.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -124,8 +126,9 @@ def grade_notebook(
             error_on_timeout={"ename": TIMED_OUT, "evalue": "", "traceback": []},
             resources={"metadata": {"path": str(work)}},
         )
-        package = private_package(Path(tmp) / "package")
-        env = {**_environ(), "MPLBACKEND": "Agg", "VGRAD_STRICT": "0"}
+        package = Path(tmp) / "package"
+        manifest = private_package(package)
+        env = {**os.environ, "MPLBACKEND": "Agg", "VGRAD_STRICT": "0"}
         env["PYTHONPATH"] = kernel_pythonpath(package)
         try:
             with client.setup_kernel(env=env):
@@ -139,7 +142,7 @@ def grade_notebook(
             graded.notes.append("the kernel died (a cell crashed or exited the process)")
         except (CellTimeoutError, RuntimeError, OSError) as exc:
             graded.notes.append(f"grading stopped: {type(exc).__name__}: {exc}"[:300])
-        tampered = modified_files(package)
+        tampered = modified_files(package, manifest)
     if tampered:
         listed = ", ".join(tampered[:5]) + (", ..." if len(tampered) > 5 else "")
         graded.notes.append(f"the notebook modified the course package ({listed}); scored 0")
@@ -170,10 +173,3 @@ def _run_cells(
             graded.notes.append(
                 f"cell {index} raised {err.get('ename')}: {err.get('evalue')}"[:300]
             )
-
-
-def _environ() -> dict[str, str]:
-    """The grader's environment, passed on to the kernel."""
-    import os
-
-    return dict(os.environ)

@@ -1,13 +1,19 @@
 """Check definitions of the graded exercises, one module per exercise set.
 
-Each module registers its questions with :func:`vgrad_course.grading.checker.question`.
-A check tests properties of the answer (finite differences, invariants, a reference
-computed at check time), so no answer is stored here as a literal.
+Each module registers its questions with :func:`vgrad_course.grading.registry.question`;
+this package lists the sets and loads them, and never imports the checker (the checker
+imports it). A check tests properties of the answer (finite differences, invariants, a
+reference computed at check time), so no answer is stored here as a literal.
+
+The shared assertions are in :mod:`~vgrad_course.grading.checks._helpers`; the small
+experiments that students run and checks re-run are in :mod:`vgrad_course.grading.labs`.
 """
 
 from __future__ import annotations
 
 import importlib
+
+from vgrad_course.grading.registry import REGISTRY
 
 #: Exercise sets in course order: module name -> notebook stem in ``exercises/``.
 SETS: dict[str, str] = {
@@ -46,8 +52,6 @@ def questions_of(set_name: str) -> list[str]:
 
     Used in: "Graded exercises".
     """
-    from vgrad_course.grading.checker import REGISTRY
-
     if set_name not in SETS:
         raise ValueError(f"unknown exercise set {set_name!r}; known: {', '.join(SETS)}")
     load_all()

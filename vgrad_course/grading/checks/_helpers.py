@@ -1,19 +1,26 @@
-"""Assertions shared by the checks; each raises :class:`Fail` with a message for the student."""
+"""Assertions shared by the checks; each raises :class:`Fail` with a message for the student.
+
+The cases several checks share, built from these assertions, are in
+:mod:`~vgrad_course.grading.checks._cases`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import numpy as np
 
-from vgrad_course.grading.checker import Fail
+from vgrad_course.grading.registry import Fail
+
+T = TypeVar("T")
 
 
-def once(fn: Callable[[], object]) -> Callable[[], object]:
+def once(fn: Callable[[], T]) -> Callable[[], T]:
     """Memoise a zero-argument call (so several cases share one call of student code)."""
-    box: list[object] = []
+    box: list[T] = []
 
-    def get() -> object:
+    def get() -> T:
         if not box:
             box.append(fn())
         return box[0]
@@ -48,6 +55,14 @@ def as_float(value: object, *, what: str = "your answer") -> float:
     if arr.size != 1:
         raise Fail(f"{what} should be a single number, got shape {arr.shape}")
     return float(arr.reshape(()))
+
+
+def as_positive(value: object, *, what: str) -> float:
+    """Convert a setting (a rate, a scale, a threshold) to a finite float > 0, or fail clearly."""
+    number = as_float(value, what=what)
+    if number <= 0:
+        raise Fail(f"{what} should be positive")
+    return number
 
 
 def as_parts(value: object, n: int, *, what: str = "it") -> list[object]:

@@ -4,38 +4,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from vgrad_course.grading.checker import Fail, question
-from vgrad_course.grading.checks._helpers import (
-    as_array,
-    as_float,
-    as_parts,
-    close,
-    fd_grad,
-    near,
-    once,
-)
-from vgrad_course.grading.checks.labs import sigmoid
+from vgrad_course.activations import sigmoid
+from vgrad_course.grading.checks._cases import matches_measured, slope_cases
+from vgrad_course.grading.checks._helpers import as_array, as_parts, close, fd_grad, once
+from vgrad_course.grading.registry import Fail, question
 
 
 @question("backprop.sigmoid_derivative", answer="sigmoid_derivative", kind="function")
 def _sigmoid_derivative(f: object) -> object:
-    z = np.linspace(-6, 6, 25)
-    ref = np.array([fd_grad(lambda v: float(sigmoid(v[0])), np.array([zi]))[0] for zi in z])
-    yield (
-        "matches finite differences of the sigmoid",
-        2,
-        lambda: close(
-            as_array(f(z.copy()), shape=z.shape, what="sigmoid_derivative"),
-            ref,
-            what="sigmoid_derivative",
-            rtol=1e-5,
-        ),
-    )
-    zz = np.random.default_rng(3).normal(size=(4, 5))
-    yield (
-        "keeps the shape of a 2-D input",
-        1,
-        lambda: as_array(f(zz.copy()), shape=zz.shape, what="sigmoid_derivative of a (4, 5) array"),
+    yield from slope_cases(
+        f,
+        sigmoid,
+        np.linspace(-6, 6, 25),
+        name="matches finite differences of the sigmoid",
+        what="sigmoid_derivative",
+        rtol=1e-5,
+        seed=3,
     )
 
     def extreme() -> None:
@@ -78,5 +62,5 @@ def _chain(a: object) -> object:
     yield (
         "equals the measured derivative of sigmoid(sigmoid(x)) at 0",
         2,
-        lambda: near(as_float(a, what="chain_derivative"), ref, what="chain_derivative", rtol=0.01),
+        matches_measured(a, ref, what="chain_derivative", rtol=0.01),
     )

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from vgrad_course.grading.checker import Fail, question
-from vgrad_course.grading.checks._helpers import as_array, as_float, close, fd_grad, near, once
+from vgrad_course.grading.checks._cases import matches_measured
+from vgrad_course.grading.checks._helpers import as_array, close, fd_grad, once
+from vgrad_course.grading.registry import Fail, question
 
 EPS = 1e-5
 
@@ -83,5 +84,5 @@ def _weight_scale(a: object) -> object:
     yield (
         "matches the measured factor ||grad at 10W|| / ||grad at W||",
         2,
-        lambda: near(as_float(a, what="grad_factor"), ratio, what="grad_factor", rtol=0.01),
+        matches_measured(a, ratio, what="grad_factor", rtol=0.01),
     )

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from vgrad_course.grading.checker import Fail, question
-from vgrad_course.grading.checks._helpers import as_array, as_float, choice, close, once
-from vgrad_course.grading.checks.labs import mlp_probe
+from vgrad_course.grading.checks._cases import picks, shape_then_values
+from vgrad_course.grading.checks._helpers import as_array, as_float, close
+from vgrad_course.grading.labs import mlp_probe
+from vgrad_course.grading.registry import question
 
 
 @question("diagnosing.update_ratio", answer="update_to_data_ratio", kind="function")
@@ -15,19 +16,14 @@ def _update_ratio(f: object) -> object:
     weights = [rng.normal(size=(5, 4)) * s for s in (0.1, 1.0, 3.0)]
     updates = [rng.normal(size=(5, 4)) * s for s in (1e-3, 1e-2, 1e-4)]
     ref = np.array([np.log10(u.std() / w.std()) for w, u in zip(weights, updates, strict=True)])
-    out = once(lambda: as_array(f(weights, updates), what="update_to_data_ratio"))
-
-    def length() -> None:
-        if out().shape != (3,):
-            raise Fail(f"expected one number per layer, shape (3,), got {out().shape}")
-
-    yield "one number per layer", 1, length
-
-    def values() -> None:
-        length()
-        close(out(), ref, what="the log10 ratios", rtol=1e-6)
-
-    yield "log10(std(update) / std(weights)) per layer", 2, values
+    yield from shape_then_values(
+        lambda: as_array(f(weights, updates), what="update_to_data_ratio"),
+        ref,
+        names=("one number per layer", "log10(std(update) / std(weights)) per layer"),
+        expected="one number per layer",
+        what="the log10 ratios",
+        rtol=1e-6,
+    )
 
     def tenfold() -> None:
         big = as_array(f(weights, [10 * u for u in updates]), shape=(3,), what="the ratios")
@@ -76,14 +72,10 @@ def _saturated(f: object) -> object:
 
 @question("diagnosing.diagnosis", answer="diagnosis")
 def _diagnosis(a: object) -> object:
-    def verdict() -> None:
-        ans = choice(a, ("a", "b", "c"))
-        g = mlp_probe(20, 32, activation="relu", weight_std=2.0 / np.sqrt(32), seed=0)[
-            "input_grad_norm"
-        ]
-        ratio = g[0] / g[-1]
-        right = "a" if ratio < 0.1 else ("b" if ratio > 10 else "c")
-        if ans != right:
-            raise Fail("measure the ratio of the input-gradient norms, first layer / last layer")
+    def measured() -> str:
+        probe = mlp_probe(20, 32, activation="relu", weight_std=2.0 / np.sqrt(32), seed=0)
+        ratio = probe["input_grad_norm"][0] / probe["input_grad_norm"][-1]
+        return "a" if ratio < 0.1 else ("b" if ratio > 10 else "c")
 
-    yield "diagnoses the 20-layer ReLU net correctly", 2, verdict
+    hint = "measure the ratio of the input-gradient norms, first layer / last layer"
+    yield "diagnoses the 20-layer ReLU net correctly", 2, picks(a, measured, hint=hint)

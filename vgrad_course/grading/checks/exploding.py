@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
-from vgrad_course.grading.checker import Fail, question
-from vgrad_course.grading.checks._helpers import as_float, close, near
-from vgrad_course.grading.checks.labs import linear_rnn_gain
+from vgrad_course.grading.checks._cases import band_cases, matches_measured
+from vgrad_course.grading.checks._helpers import as_float, as_positive, close
+from vgrad_course.grading.labs import linear_rnn_gain
+from vgrad_course.grading.registry import Fail, question
 
 
 def _rho(f: object, w: np.ndarray, what: str) -> float:
     return as_float(f(w.copy()), what=what)
+
+
+def _radius_is(
+    f: object, w: np.ndarray, expected: float, *, what: str, rtol: float = 1e-4
+) -> Callable[[], None]:
+    """A case thunk: ``f(w)`` equals ``expected``."""
+    return lambda: close(np.asarray(_rho(f, w, what)), np.asarray(expected), what=what, rtol=rtol)
 
 
 @question("exploding.spectral_radius", answer="spectral_radius", kind="function")
@@ -19,20 +29,14 @@ def _spectral_radius(f: object) -> object:
     yield (
         "diagonal matrix: the largest |entry|",
         1,
-        lambda: close(
-            np.asarray(_rho(f, d, "spectral_radius(diag)")), np.asarray(3.0), what="spectral_radius"
-        ),
+        _radius_is(f, d, 3.0, what="spectral_radius(diag)"),
     )
     t = 0.9
     rot = t * np.array([[np.cos(1.0), -np.sin(1.0)], [np.sin(1.0), np.cos(1.0)]])
     yield (
         "scaled rotation (complex eigenvalues): the modulus",
         1,
-        lambda: close(
-            np.asarray(_rho(f, rot, "spectral_radius(rotation)")),
-            np.asarray(t),
-            what="spectral_radius of 0.9 x a rotation",
-        ),
+        _radius_is(f, rot, t, what="spectral_radius of 0.9 x a rotation"),
     )
     w = np.random.default_rng(5).normal(size=(8, 8)) / np.sqrt(8)
     k = 400
@@ -40,12 +44,7 @@ def _spectral_radius(f: object) -> object:
     yield (
         "agrees with Gelfand's formula ||W^k||^(1/k)",
         1,
-        lambda: close(
-            np.asarray(_rho(f, w, "spectral_radius")),
-            np.asarray(gelfand),
-            what="spectral_radius of a random matrix",
-            rtol=0.02,
-        ),
+        _radius_is(f, w, gelfand, what="spectral_radius of a random matrix", rtol=0.02),
     )
 
     def homogeneous() -> None:
@@ -62,27 +61,24 @@ def _growth(a: object) -> object:
     yield (
         "matches the measured growth factor (2%)",
         2,
-        lambda: near(as_float(a, what="growth_50"), ref, what="growth_50", rtol=0.02),
+        matches_measured(a, ref, what="growth_50", rtol=0.02),
     )
 
 
 @question("exploding.critical_scale", answer="critical_scale")
 def _critical(a: object) -> object:
-    def gain() -> float:
-        c = as_float(a, what="critical_scale")
-        if c <= 0:
-            raise Fail("the scale should be positive")
-        return linear_rnn_gain(c, n=32, steps=100, seed=0)
-
-    def no_explode() -> None:
-        g = gain()
-        if g > 2:
-            raise Fail(f"after 100 steps the gradient norm grew by {g:.3g}x: scale too large")
-
-    def no_vanish() -> None:
-        g = gain()
-        if g < 0.5:
-            raise Fail(f"after 100 steps the gradient norm shrank to {g:.3g}x: scale too small")
-
-    yield "the gradient does not explode over 100 steps (gain <= 2)", 1, no_explode
-    yield "the gradient does not vanish over 100 steps (gain >= 0.5)", 1, no_vanish
+    no_vanish, no_explode = band_cases(
+        lambda: linear_rnn_gain(as_positive(a, what="critical_scale"), n=32, steps=100, seed=0),
+        low=0.5,
+        high=2.0,
+        vanish=(
+            "the gradient does not vanish over 100 steps (gain >= 0.5)",
+            "after 100 steps the gradient norm shrank to {factor:.3g}x: scale too small",
+        ),
+        explode=(
+            "the gradient does not explode over 100 steps (gain <= 2)",
+            "after 100 steps the gradient norm grew by {factor:.3g}x: scale too large",
+        ),
+    )
+    yield no_explode
+    yield no_vanish

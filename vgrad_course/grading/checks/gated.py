@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from vgrad_course.grading.checker import Fail, question
-from vgrad_course.grading.checks._helpers import as_array, as_float, close, fd_jacobian, near, once
-from vgrad_course.grading.checks.labs import sigmoid
+from vgrad_course.activations import sigmoid
+from vgrad_course.grading.checks._cases import matches_measured, shape_then_values
+from vgrad_course.grading.checks._helpers import as_array, as_float, fd_jacobian
+from vgrad_course.grading.registry import Fail, question
 
 
 def _cells(c0: np.ndarray, forget: np.ndarray, inject: np.ndarray) -> np.ndarray:
@@ -22,19 +23,17 @@ def _cell(f: object) -> object:
     forget = sigmoid(rng.normal(size=(12, 5)) + 2)
     inject = rng.normal(size=(12, 5))
     jac = fd_jacobian(lambda c: _cells(c, forget, inject), np.zeros(5))
-    out = once(lambda: as_array(f(forget.copy()), what="cell_state_grad"))
-
-    def shape() -> None:
-        if out().shape != (5,):
-            raise Fail(f"expected one factor per unit, shape (5,), got {out().shape}")
-
-    yield "one factor per unit, shape (n,)", 1, shape
-
-    def values() -> None:
-        shape()
-        close(out(), np.diag(jac), what="dc_T/dc_0", rtol=1e-5)
-
-    yield "matches finite differences of the cell recurrence", 2, values
+    yield from shape_then_values(
+        lambda: as_array(f(forget.copy()), what="cell_state_grad"),
+        np.diag(jac),
+        names=(
+            "one factor per unit, shape (n,)",
+            "matches finite differences of the cell recurrence",
+        ),
+        expected="one factor per unit",
+        what="dc_T/dc_0",
+        rtol=1e-5,
+    )
 
 
 @question("gated.forget_bias", answer="forget_bias")
@@ -66,5 +65,5 @@ def _irnn(a: object) -> object:
     yield (
         "matches the measured ||dh_100/dh_0|| (1%)",
         2,
-        lambda: near(as_float(a, what="irnn_norm"), ref, what="irnn_norm", rtol=0.01),
+        matches_measured(a, ref, what="irnn_norm", rtol=0.01),
     )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from vgrad_course.grading.checker import Fail, question
-from vgrad_course.grading.checks._helpers import as_array, as_float, close, once
+from vgrad_course.grading.checks._helpers import as_array, as_float, as_positive, close, once
+from vgrad_course.grading.registry import Fail, question
 
 #: Curvature ``a`` of the quadratic ``f(w) = a w^2 / 2`` used by the set.
 CURVATURE = 4.0
@@ -46,15 +46,11 @@ def _step(f: object) -> object:
 @question("gd.max_lr", answer="max_lr")
 def _max_lr(a: object) -> object:
     def below() -> None:
-        lr = as_float(a, what="max_lr")
-        if lr <= 0:
-            raise Fail("a learning rate must be positive")
-        if not _run(0.98 * lr) < 1.0:
+        if not _run(0.98 * as_positive(a, what="max_lr")) < 1.0:
             raise Fail("gradient descent already diverges at 0.98 x your rate: it is too large")
 
     def above() -> None:
-        lr = as_float(a, what="max_lr")
-        if not _run(1.02 * lr) > 1.0:
+        if not _run(1.02 * as_float(a, what="max_lr")) > 1.0:
             raise Fail("gradient descent still converges at 1.02 x your rate: it is too small")
 
     yield "converges just below your rate", 1, below

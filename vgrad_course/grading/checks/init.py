@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from vgrad_course.grading.checker import Fail, question
-from vgrad_course.grading.checks._helpers import as_float, near
-from vgrad_course.grading.checks.labs import mlp_probe
+from vgrad_course.grading.checks._cases import band_cases
+from vgrad_course.grading.checks._helpers import as_float, as_positive, near
+from vgrad_course.grading.labs import mlp_probe
+from vgrad_course.grading.registry import Fail, question
 
 
 @question("init.he_std", answer="he_std", kind="function")
@@ -54,21 +55,20 @@ def _glorot(f: object) -> object:
 @question("init.gain", answer="gain")
 def _gain(a: object) -> object:
     def ratio() -> float:
-        g = as_float(a, what="gain")
-        if g <= 0:
-            raise Fail("the gain should be positive")
-        s = mlp_probe(30, 128, activation="relu", weight_std=g / np.sqrt(128), seed=0)["act_std"]
+        std = as_positive(a, what="gain") / np.sqrt(128)
+        s = mlp_probe(30, 128, activation="relu", weight_std=std, seed=0)["act_std"]
         return float(s[-1] / s[0])
 
-    def no_vanish() -> None:
-        r = ratio()
-        if r < 0.5:
-            raise Fail(f"activations shrank to {r:.3g}x of the first layer's: gain too small")
-
-    def no_explode() -> None:
-        r = ratio()
-        if r > 2:
-            raise Fail(f"activations grew {r:.3g}x over the first layer's: gain too large")
-
-    yield "activations do not vanish over 30 layers (>= 0.5x)", 1, no_vanish
-    yield "activations do not explode over 30 layers (<= 2x)", 1, no_explode
+    yield from band_cases(
+        ratio,
+        low=0.5,
+        high=2.0,
+        vanish=(
+            "activations do not vanish over 30 layers (>= 0.5x)",
+            "activations shrank to {factor:.3g}x of the first layer's: gain too small",
+        ),
+        explode=(
+            "activations do not explode over 30 layers (<= 2x)",
+            "activations grew {factor:.3g}x over the first layer's: gain too large",
+        ),
+    )

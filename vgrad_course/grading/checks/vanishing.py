@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from vgrad_course.grading.checker import Fail, question
-from vgrad_course.grading.checks._helpers import as_float, choice, close, fd_grad, near
-from vgrad_course.grading.checks.labs import mlp_probe, sigmoid
+from vgrad_course.activations import derivative, sigmoid
+from vgrad_course.grading.checks._cases import matches_measured, picks
+from vgrad_course.grading.checks._helpers import as_float, close, fd_grad
+from vgrad_course.grading.labs import mlp_probe
+from vgrad_course.grading.registry import Fail, question
 
 
 def _chain(h0: float, w: float, depth: int) -> float:
@@ -47,7 +49,7 @@ def _chain_grad(f: object) -> object:
 @question("vanishing.bound", answer="bound_20")
 def _bound(a: object) -> object:
     z = np.linspace(-5, 5, 100_001)
-    best = float(np.max(sigmoid(z) * (1 - sigmoid(z)))) ** 20
+    best = float(np.max(derivative("sigmoid", z))) ** 20
     starts = np.linspace(-2, 2, 9)
     measured = max(abs(fd_grad(lambda v: _chain(v[0], 1.0, 20), np.array([s]))[0]) for s in starts)
 
@@ -55,24 +57,22 @@ def _bound(a: object) -> object:
         if not as_float(a, what="bound_20") >= measured:
             raise Fail("a chain you can measure has a larger gradient: this is not an upper bound")
 
+    tightest = matches_measured(a, best, what="bound_20", rtol=0.05)
     yield "bounds every measured 20-layer chain gradient (w = 1)", 1, upper
-    yield (
-        "is the tightest such bound (within 5%)",
-        1,
-        lambda: near(as_float(a, what="bound_20"), best, what="bound_20", rtol=0.05),
-    )
+    yield "is the tightest such bound (within 5%)", 1, tightest
 
 
 @question("vanishing.smallest_layer", answer="smallest_layer")
 def _smallest(a: object) -> object:
-    def verdict() -> None:
-        ans = choice(a, ("a", "b", "c"))
-        norms = mlp_probe(10, 32, activation="sigmoid", weight_std=32**-0.5, seed=0)[
-            "weight_grad_norm"
-        ]
-        k = int(np.argmin(norms))
-        right = "a" if k == 0 else ("c" if k == len(norms) - 1 else "b")
-        if ans != right:
-            raise Fail("measure it: vg.checks.labs.mlp_probe(...)['weight_grad_norm'] per layer")
+    hint = "measure it: labs.mlp_probe(...)['weight_grad_norm'] per layer"
 
-    yield "names the layer whose weights get the smallest gradient", 2, verdict
+    def smallest() -> str:
+        probe = mlp_probe(10, 32, activation="sigmoid", weight_std=32**-0.5, seed=0)
+        k = int(np.argmin(probe["weight_grad_norm"]))
+        return "a" if k == 0 else ("c" if k == len(probe["weight_grad_norm"]) - 1 else "b")
+
+    yield (
+        "names the layer whose weights get the smallest gradient",
+        2,
+        picks(a, smallest, hint=hint),
+    )

@@ -1,45 +1,18 @@
 """Small NumPy experiments that exercises ask you to run (and that checks re-run).
 
 They are deterministic given ``seed`` and take milliseconds, so a check can repeat the
-experiment with your chosen setting instead of trusting a number you typed.
+experiment with your chosen setting instead of trusting a number you typed. Their seeds are
+used as given (``VGRAD_SEED_OFFSET`` does not shift them): the check and your notebook must
+run the very same experiment. The activation maths is the course's one home for it,
+:mod:`vgrad_course.activations`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-_ACTIVATIONS = ("tanh", "relu", "sigmoid", "linear")
-
-
-def sigmoid(z: np.ndarray) -> np.ndarray:
-    """Numerically stable logistic sigmoid.
-
-    Args:
-        z: Pre-activations.
-
-    Returns:
-        ``1 / (1 + exp(-z))`` elementwise, without overflow warnings.
-
-    Used in: "Graded exercises".
-    """
-    z = np.asarray(z, dtype=np.float64)
-    ez = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1.0 / (1.0 + ez), ez / (1.0 + ez))
-
-
-def _act(name: str, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return the activation and its derivative at ``z``."""
-    if name == "tanh":
-        a = np.tanh(z)
-        return a, 1.0 - a**2
-    if name == "relu":
-        return np.maximum(z, 0.0), (z > 0).astype(np.float64)
-    if name == "sigmoid":
-        s = sigmoid(z)
-        return s, s * (1.0 - s)
-    if name == "linear":
-        return z, np.ones_like(z)
-    raise ValueError(f"activation must be one of {_ACTIVATIONS}, got {name!r}")
+from vgrad_course.activations import activate, derivative
+from vgrad_course.validation import check_int, check_positive
 
 
 def orthogonal(n: int, *, seed: int = 0) -> np.ndarray:
@@ -54,8 +27,7 @@ def orthogonal(n: int, *, seed: int = 0) -> np.ndarray:
 
     Used in: "Graded exercises".
     """
-    if n < 1:
-        raise ValueError(f"n must be >= 1, got {n}")
+    n = check_int("n", n)
     q, r = np.linalg.qr(np.random.default_rng(seed).normal(size=(n, n)))
     return q * np.sign(np.diag(r))
 
@@ -79,7 +51,7 @@ def mlp_probe(
     Args:
         depth: Number of layers.
         width: Units per layer (also the input size).
-        activation: ``"tanh"``, ``"relu"``, ``"sigmoid"`` or ``"linear"``.
+        activation: A name in :data:`vgrad_course.activations.ACTIVATIONS`, e.g. ``"tanh"``.
         weight_std: Standard deviation of every weight.
         residual: Add a skip connection around every layer.
         batch: Number of inputs.
@@ -92,16 +64,16 @@ def mlp_probe(
 
     Used in: "Graded exercises".
     """
-    if depth < 1 or width < 1:
-        raise ValueError(f"depth and width must be >= 1, got {depth}, {width}")
+    depth, width = check_int("depth", depth), check_int("width", width)
     rng = np.random.default_rng(seed)
     weights = [rng.normal(0.0, weight_std, size=(width, width)) for _ in range(depth)]
     h = rng.normal(size=(batch, width))
     inputs, derivs, stds = [], [], []
     for w in weights:
-        a, d = _act(activation, h @ w)
+        z = h @ w
+        a = activate(activation, z)
         inputs.append(h)
-        derivs.append(d)
+        derivs.append(derivative(activation, z))
         h = h + a if residual else a
         stds.append(h.std())
     g = np.broadcast_to(rng.normal(size=width), h.shape) / batch
@@ -154,8 +126,8 @@ def quartic_descent(
 
     Used in: "Graded exercises".
     """
-    if threshold is not None and not threshold > 0:
-        raise ValueError(f"threshold must be positive or None, got {threshold}")
+    if threshold is not None:
+        threshold = check_positive("threshold", threshold)
     w = np.array(w0, dtype=np.float64)
     path = [w.copy()]
     with np.errstate(all="ignore"):

@@ -1,0 +1,162 @@
+"""Cases several checks share: each returns ``(name, points, thunk)`` cases to yield.
+
+Names, points and messages are arguments, so a check reads as what it tests; the assertions
+the thunks make are in :mod:`~vgrad_course.grading.checks._helpers`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+
+import numpy as np
+
+from vgrad_course.grading.checks._helpers import as_array, as_float, choice, close, near, once
+from vgrad_course.grading.registry import CaseSpec, Fail
+
+
+def matches_measured(
+    answer: object, measured: float, *, what: str, rtol: float
+) -> Callable[[], None]:
+    """A case thunk: the predicted number ``answer`` is within ``rtol`` of ``measured``.
+
+    Args:
+        answer: The student's number.
+        measured: The value the check measured.
+        what: The answer's name, for the messages.
+        rtol: Relative tolerance.
+
+    Returns:
+        The thunk (it raises :class:`Fail` when the prediction is off).
+    """
+    return lambda: near(as_float(answer, what=what), measured, what=what, rtol=rtol)
+
+
+def picks(
+    answer: object, right: Callable[[], str], *, hint: str, options: Sequence[str] = ("a", "b", "c")
+) -> Callable[[], None]:
+    """A case thunk for a multiple-choice prediction: the letter ``right()`` measures.
+
+    Args:
+        answer: The student's letter.
+        right: Runs the experiment and returns the right letter.
+        hint: The message when the answer is wrong (how to measure it, never the answer).
+        options: The letters allowed.
+
+    Returns:
+        The thunk.
+    """
+
+    def verdict() -> None:
+        if choice(answer, options) != right():
+            raise Fail(hint)
+
+    return verdict
+
+
+def slope_cases(
+    f: Callable,
+    fn: Callable[[np.ndarray], np.ndarray],
+    z: np.ndarray,
+    *,
+    name: str,
+    what: str,
+    rtol: float,
+    eps: float = 1e-6,
+    seed: int,
+) -> Iterator[CaseSpec]:
+    """Cases for an elementwise derivative ``f`` of ``fn``: its values, then its shape.
+
+    Args:
+        f: The student's derivative.
+        fn: The function it differentiates (the reference is its central difference).
+        z: Where to compare.
+        name: The first case's name.
+        what: The answer's name, for the messages.
+        rtol: Relative tolerance of the comparison.
+        eps: Finite-difference step.
+        seed: Seed of the 2-D input of the shape case.
+
+    Returns:
+        Two cases: matches finite differences (2 points), keeps a 2-D shape (1 point).
+    """
+    ref = (fn(z + eps) - fn(z - eps)) / (2 * eps)
+    yield (
+        name,
+        2,
+        lambda: close(as_array(f(z.copy()), shape=z.shape, what=what), ref, what=what, rtol=rtol),
+    )
+    z2 = np.random.default_rng(seed).normal(size=(3, 4))
+    yield (
+        "keeps the shape of a 2-D input",
+        1,
+        lambda: as_array(f(z2.copy()), shape=z2.shape, what=f"{what} of a {z2.shape} array"),
+    )
+
+
+def shape_then_values(
+    answer: Callable[[], np.ndarray],
+    ref: np.ndarray,
+    *,
+    names: tuple[str, str],
+    expected: str,
+    what: str,
+    rtol: float,
+) -> Iterator[CaseSpec]:
+    """Cases for an array answer: its shape (1 point), then its values (2 points).
+
+    Args:
+        answer: Calls the student's code and returns its array (called once, then reused).
+        ref: The reference array.
+        names: The two cases' names.
+        expected: What the shape means, e.g. ``"one number per layer"``.
+        what: The array's name in the values message.
+        rtol: Relative tolerance of the values.
+
+    Returns:
+        The two cases; the values case fails on a wrong shape too.
+    """
+    out = once(answer)
+
+    def shape() -> None:
+        if out().shape != ref.shape:
+            raise Fail(f"expected {expected}, shape {ref.shape}, got {out().shape}")
+
+    def values() -> None:
+        shape()
+        close(out(), ref, what=what, rtol=rtol)
+
+    yield names[0], 1, shape
+    yield names[1], 2, values
+
+
+def band_cases(
+    factor: Callable[[], float],
+    *,
+    low: float,
+    high: float,
+    vanish: tuple[str, str],
+    explode: tuple[str, str],
+) -> tuple[CaseSpec, CaseSpec]:
+    """Cases for a setting that must keep a measured growth factor in ``[low, high]``.
+
+    Args:
+        factor: Measures the factor with the student's setting.
+        low: Smallest factor allowed (below it the signal vanishes).
+        high: Largest factor allowed (above it the signal explodes).
+        vanish: The "does not vanish" case's name and its message, with a ``{factor}`` field.
+        explode: The same for "does not explode".
+
+    Returns:
+        The two cases (1 point each), "does not vanish" first.
+    """
+    measured = once(factor)
+
+    def no_vanish() -> None:
+        if measured() < low:
+            raise Fail(vanish[1].format(factor=measured()))
+
+    def no_explode() -> None:
+        if measured() > high:
+            raise Fail(explode[1].format(factor=measured()))
+
+    return (vanish[0], 1, no_vanish), (explode[0], 1, no_explode)
