@@ -42,6 +42,9 @@ def test_bad_params_raise():
         backprop.forward({"w1": np.zeros(2)}, 1.0, 1.0)
     with pytest.raises(ValueError, match="shape"):
         backprop.forward({**PARAMS, "w2": np.zeros(3)}, 1.0, 1.0)
+    for eps in (0.0, -1e-6, float("nan")):
+        with pytest.raises(ValueError, match="eps"):
+            backprop.numerical_gradients(lambda p: 0.0, PARAMS, eps=eps)
 
 
 def test_plot_graph_shows_every_node():

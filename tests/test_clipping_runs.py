@@ -38,8 +38,9 @@ def test_batch_indices_are_seeded_permutations_per_epoch(monkeypatch):
     np.testing.assert_array_equal(order, clipping_runs.batch_indices(10, 7, 3, seed=4))
     monkeypatch.setenv("VGRAD_SEED_OFFSET", "1")
     np.testing.assert_array_equal(order, clipping_runs.batch_indices(10, 7, 3, seed=3))
-    with pytest.raises(ValueError):
-        clipping_runs.batch_indices(10, 7, 11)
+    for bad in (11, 0, 2.5):
+        with pytest.raises(ValueError, match="batch_size"):
+            clipping_runs.batch_indices(10, 7, bad)
 
 
 def _keras_run(seed, rule, x, y, *, lr, steps, batch_size, cell="simple"):

@@ -53,7 +53,17 @@ def test_lookup_errors():
     with pytest.raises(ValueError):
         remedies.remedies_for("cnn")
     with pytest.raises(ValueError):
-        remedies.Remedy("k", "n", "d", "07_x", "p", "cnn", (("lr", 1.0),))
+        remedies.Remedy(
+            key="k",
+            name="n",
+            description="d",
+            chapter="07_x",
+            paper="p",
+            problem="cnn",
+            changes=(("lr", 1.0),),
+        )
+    with pytest.raises(TypeError):  # keyword-only: a record's fields are named where it is made
+        remedies.Remedy("k", "n", "d", "07_x", "p", "rnn", (("lr", 1.0),))
 
 
 def test_remedies_for_partitions_the_registry():
@@ -63,12 +73,15 @@ def test_remedies_for_partitions_the_registry():
     assert {"lstm", "gru", "irnn"} <= {r.key for r in rnn}
 
 
-def test_mlp_config_builds_what_it_says():
-    cfg = remedies.get_remedy("residual").apply(configs.MLPConfig(depth=3, width=8))
+def test_residual_remedy_builds_the_pre_activation_net_of_chapter_11():
+    # Whatever initializer the baseline had, the remedy's branches start small (the default
+    # of models.build_mlp(residual=True)), as "Residual connections" recommends.
+    he = remedies.get_remedy("he_init").apply(configs.MLPConfig(depth=3, width=8))
+    cfg = remedies.get_remedy("residual").apply(he)
+    assert cfg.initializer is None and cfg.residual
     model = cfg.build(seed=1)
-    reference = models.build_mlp(
-        3, 8, activation="sigmoid", initializer=0.05, residual=True, seed=1
-    )
+    reference = models.build_mlp(3, 8, activation="relu", residual=True, seed=1)
+    assert all(model.get_layer(f"hidden_{i}").preactivation for i in (1, 2, 3))
     assert [v.shape for v in model.weights] == [v.shape for v in reference.weights]
     for a, b in zip(model.get_weights(), reference.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
@@ -83,3 +96,23 @@ def test_compile_uses_the_configured_optimiser_and_clipping():
     model = rnn.compile(rnn.build(seq_len=5))
     assert model.get_layer("rnn").__class__.__name__ == "GRU"
     assert model.optimizer.__class__.__name__ == "Adam"
+    value = remedies.get_remedy("clip_value").apply(configs.RNNConfig(clipnorm=None))
+    assert configs.clip_options(value) == {"clipvalue": 0.1}
+    both = dataclasses.replace(value, clipnorm=1.0)
+    assert configs.clip_options(both) == {"clipnorm": 1.0, "clipvalue": 0.1}
+    with pytest.raises(ValueError, match="at most one"):
+        both.compile(both.build(seq_len=3))
+
+
+def test_configs_build_for_their_inputs_and_are_keyword_only():
+    x = np.zeros((4, 7, 2), np.float32)
+    model = configs.RNNConfig(units=3, recurrent_scale=1.5).model_for(x)
+    assert model.input_shape == (None, 7, 2) and model.optimizer is not None
+    reference = models.build_rnn("simple", 3, seq_len=7, input_dim=2, recurrent_scale=1.5)
+    for a, b in zip(model.get_weights(), reference.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    mlp = configs.MLPConfig(depth=2, width=4, bias_init=-1.0).model_for(np.zeros((2, 5)))
+    assert mlp.input_shape == (None, 5)
+    np.testing.assert_array_equal(mlp.get_layer("hidden_2").bias.numpy(), -1.0)
+    with pytest.raises(TypeError):
+        configs.MLPConfig(3, 8)

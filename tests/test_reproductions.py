@@ -1,23 +1,46 @@
+import dataclasses
+
 import numpy as np
 import pytest
 
-from vgrad_course import data, models, probes
-from vgrad_course.lessons import reproductions, sequence_training
+import vgrad_course as vg
+from vgrad_course import data, models, probes, training
+from vgrad_course.lessons import configs, sequence_training
+from vgrad_course.lessons.reproductions import REPRODUCTIONS, feedforward, records, recurrent
 
 
 def _record(measured, bound=1.0, higher=True):
-    return reproductions.Reproduction(
-        "key",
-        "Someone 2000",
-        "their setup",
-        "their result",
-        "our setup",
-        "q",
-        measured,
-        bound,
-        higher,
-        "detail",
+    return records.Reproduction(
+        paper="key",
+        citation="Someone 2000",
+        paper_setup="their setup",
+        paper_result="their result",
+        our_setup="our setup",
+        quantity="q",
+        measured=measured,
+        bound=bound,
+        higher_is_better=higher,
+        detail="detail",
     )
+
+
+def test_records_are_built_with_keywords_only():
+    fields = [f.name for f in dataclasses.fields(records.Reproduction)]
+    positional = ["key", "Someone 2000", "a", "b", "c", "q", 1.0, 2.0, True, "detail"]
+    assert fields[: len(positional)] == [
+        "paper",
+        "citation",
+        "paper_setup",
+        "paper_result",
+        "our_setup",
+        "quantity",
+        "measured",
+        "bound",
+        "higher_is_better",
+        "detail",
+    ]
+    with pytest.raises(TypeError):
+        records.Reproduction(*positional)
 
 
 @pytest.mark.parametrize(
@@ -37,18 +60,18 @@ def test_passed_compares_with_the_bound(measured, higher, expected):
 
 
 def test_table_has_one_row_per_record_and_marks_failures():
-    table = reproductions.reproductions_table([_record(2.0), _record(0.1)])
+    table = records.table([_record(2.0), _record(0.1)])
     lines = table.splitlines()
     assert len(lines) == 4
     assert lines[2].count("|") == lines[0].count("|") == 8
     assert "✓" in lines[2] and "✗" in lines[3]
     with pytest.raises(ValueError):
-        reproductions.reproductions_table([])
+        records.table([])
 
 
-def test_registry_covers_the_required_papers():
-    keys = {f.__name__ for f in reproductions.REPRODUCTIONS}
-    assert {
+def test_registry_covers_the_required_papers_in_order():
+    keys = [f.__name__ for f in REPRODUCTIONS]
+    assert keys == [
         "bengio1994",
         "glorot2010",
         "pascanu2013",
@@ -56,11 +79,11 @@ def test_registry_covers_the_required_papers():
         "he2015",
         "ioffe2015",
         "he2016",
-    } <= keys
+    ]
 
 
 def test_bengio1994_matches_a_direct_probe():
-    record = reproductions.bengio1994(seq_len=12, units=8, seed=3)
+    record = recurrent.bengio1994(seq_len=12, units=8, seed=3)
     model = models.build_rnn("simple", 8, input_dim=2, seed=3)
     x, y = data.adding_problem(64, 12, seed=3)
     norms = probes.input_grad_norms(model, x, y, loss="mse")
@@ -78,7 +101,7 @@ def test_first_over_last_reference_values():
 
 def test_irnn_gradient_is_flat_at_initialisation():
     # identity recurrence, ReLU: with tiny input weights the Jacobian is (almost) the identity
-    record = reproductions.le2015(seq_len=20, units=8)
+    record = recurrent.le2015(seq_len=20, units=8)
     assert record.measured > 0.5
 
 
@@ -87,32 +110,63 @@ def test_margin_and_plot():
 
     matplotlib.use("Agg")
     up, down = _record(4.0, bound=2.0), _record(0.5, bound=2.0, higher=False)
-    assert reproductions.margin(up) == 2.0 and reproductions.margin(down) == 4.0
-    assert reproductions.margin(_record(0.0, higher=False)) == float("inf")
-    ax = reproductions.plot_margins([up, down, _record(float("inf"))], cap=100.0)
+    assert records.margin(up) == 2.0 and records.margin(down) == 4.0
+    assert records.margin(_record(0.0, higher=False)) == float("inf")
+    ax = records.plot_margins([up, down, _record(float("inf"))], cap=100.0)
     widths = [p.get_width() for p in ax.patches]
     assert widths == [2.0, 4.0, 100.0]
     assert ax.get_xscale() == "log"
     with pytest.raises(ValueError):
-        reproductions.margin(_record(1.0, bound=0.0))
+        records.margin(_record(1.0, bound=0.0))
+
+
+def test_the_seed_chooses_the_mnist1d_data_set_and_the_examples():
+    x0, y0 = feedforward._mnist_batch(50, seed=0)
+    x1, y1 = feedforward._mnist_batch(50, seed=1)
+    (train1, labels1), _ = data.mnist1d(num_samples=4000, seed=feedforward.MNIST1D_SEED + 1)
+    (train0, _), _ = data.mnist1d(num_samples=4000, seed=feedforward.MNIST1D_SEED)
+    idx = vg.make_rng(1).permutation(len(train1))[:50]
+    np.testing.assert_array_equal(x1, train1[idx])
+    np.testing.assert_array_equal(y1, labels1[idx])
+    assert not np.isin(x1[:, 0], train0[:, 0]).any()  # none of seed 0's data set
+    assert not np.array_equal(x0, x1)
+
+
+def test_ioffe2015_trains_the_registry_batch_norm_twin_on_the_same_data_order():
+    record = feedforward.ioffe2015(depth=2, width=4, seed=1)
+    # an independent run: the same data, MLPConfig's sick defaults with and without BN
+    (x, y), _ = data.mnist1d(num_samples=4000, seed=43)
+    idx = vg.make_rng(1).permutation(len(x))[:2000]
+    final = []
+    for batch_norm in (False, True):
+        vg.reseed(1)
+        config = configs.MLPConfig(depth=2, width=4, batch_norm=batch_norm)
+        model = config.compile(config.build(seed=1))
+        final.append(training.train(model, x[idx], y[idx], epochs=3, batch_size=64)["loss"][-1])
+    assert record.measured == pytest.approx(final[0] - final[1], rel=1e-5, abs=1e-6)
+    assert record.paper == "ioffe2015batch"
 
 
 def test_degradation_margin_needs_both_halves_of_the_claim():
     # deep plain worse than the shallow plain net and than the deep residual net
-    assert reproductions.degradation_margin(1.0, 1.5, 0.8) == pytest.approx(0.5)
+    assert feedforward.degradation_margin(1.0, 1.5, 0.8) == pytest.approx(0.5)
     # the residual net is worse than the shallow plain net: the margin shrinks
-    assert reproductions.degradation_margin(1.0, 1.5, 1.3) == pytest.approx(0.2)
+    assert feedforward.degradation_margin(1.0, 1.5, 1.3) == pytest.approx(0.2)
     # no degradation at all: negative
-    assert reproductions.degradation_margin(1.5, 1.0, 0.8) < 0
-    assert np.isnan(reproductions.degradation_margin(1.0, float("nan"), 0.8))
+    assert feedforward.degradation_margin(1.5, 1.0, 0.8) < 0
+    assert np.isnan(feedforward.degradation_margin(1.0, float("nan"), 0.8))
 
 
 def test_he2016_record_matches_its_extras():
-    record = reproductions.he2016(depth=3, shallow=1, width=4, epochs=1, seed=1)
+    record = feedforward.he2016(depth=3, shallow=1, width=4, epochs=1, seed=1)
     extras = dict(record.extras)
-    expected = reproductions.degradation_margin(
+    expected = feedforward.degradation_margin(
         extras["plain_shallow"], extras["plain_deep"], extras["residual_deep"]
     )
     assert record.measured == pytest.approx(expected)
-    assert extras["first_over_last"] > 0
+    # the deep plain net at initialisation: a He-initialised ReLU MLP, probed directly
+    x, y = feedforward._mnist_batch(512, seed=1)
+    plain = models.build_mlp(3, 4, activation="relu", initializer="he_normal", seed=1)
+    norms = probes.hidden_kernel_norms(plain, x, y, loss=training.classification_loss())
+    assert extras["first_over_last"] == pytest.approx(norms[0] / norms[-1], rel=1e-5)
     assert record.paper == "he2016deep" and record.bound > 0

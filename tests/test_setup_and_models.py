@@ -5,6 +5,7 @@ import pytest
 
 import vgrad_course as vg
 from vgrad_course import data, models, training
+from vgrad_course.layers import ResidualBlock
 
 
 def test_setup_is_idempotent_and_deterministic():
@@ -31,11 +32,54 @@ def test_setup_rejects_non_integer_seed():
 
 
 def test_build_mlp_layout():
-    model = models.build_mlp(3, 16, input_dim=40, output_dim=10, batch_norm=True, residual=True)
+    model = models.build_mlp(3, 16, input_dim=40, output_dim=10, batch_norm=True)
     names = [layer.name for layer in model.layers]
     for i in (1, 2, 3):
-        assert {f"hidden_{i}", f"bn_{i}", f"act_{i}", f"skip_{i}"} <= set(names)
+        assert {f"hidden_{i}", f"bn_{i}", f"act_{i}"} <= set(names)
     assert model.output_shape == (None, 10)
+    res = models.build_mlp(3, 16, residual=True, batch_norm=True)
+    assert [la.name for la in res.layers[1:]] == [
+        "project",
+        "hidden_1",
+        "hidden_2",
+        "hidden_3",
+        "act_out",
+        "output",
+    ]
+    assert isinstance(res.get_layer("hidden_2"), ResidualBlock)
+    assert res.get_layer("hidden_2").norm is not None
+    post = models.build_mlp(2, 4, residual=True, preactivation=False)
+    assert "act_out" not in [la.name for la in post.layers]
+    assert not post.get_layer("hidden_1").preactivation
+
+
+def test_residual_branches_start_small_by_default_and_seed_by_layer():
+    depth, width = 8, 64
+    model = models.build_mlp(depth, width, residual=True, seed=2)
+    kernels = [model.get_layer(f"hidden_{i}").dense.kernel.numpy() for i in (1, 2)]
+    expected = np.sqrt(2 / (width * depth))
+    assert kernels[0].std() == pytest.approx(expected, rel=0.05)
+    assert not np.allclose(kernels[0], kernels[1])
+    # Layer i is seeded with layer_seed(seed, i): a deeper net's first blocks are the same.
+    deeper = models.build_mlp(2 * depth, width, residual=True, seed=2, initializer=0.1)
+    shallow = models.build_mlp(depth, width, residual=True, seed=2, initializer=0.1)
+    np.testing.assert_array_equal(
+        deeper.get_layer("hidden_1").dense.kernel.numpy(),
+        shallow.get_layer("hidden_1").dense.kernel.numpy(),
+    )
+    plain = models.build_mlp(2, 500, input_dim=400)  # None: glorot_uniform
+    assert plain.get_layer("hidden_1").kernel.numpy().std() == pytest.approx(
+        np.sqrt(2 / 900), rel=0.02
+    )
+
+
+def test_bias_init_sets_every_hidden_bias_but_not_the_output():
+    model = models.build_mlp(2, 4, input_dim=3, bias_init=-2.5)
+    for i in (1, 2):
+        np.testing.assert_array_equal(model.get_layer(f"hidden_{i}").bias.numpy(), -2.5)
+    np.testing.assert_array_equal(model.get_layer("output").bias.numpy(), 0.0)
+    with pytest.raises(ValueError, match="batch_norm"):
+        models.build_mlp(1, 4, batch_norm=True, bias_init=1.0)
 
 
 @pytest.mark.parametrize("bad", [0, -2, 1.5, True])

@@ -31,9 +31,7 @@ def adding_problem(n: int, seq_len: int, *, seed: int = 0) -> tuple[np.ndarray, 
     Used in: "LSTM and GRU", "Identity-initialised ReLU RNNs (IRNN)".
     """
     n = check_int("n", n)
-    seq_len = check_int("seq_len", seq_len)
-    if seq_len < 2:
-        raise ValueError(f"seq_len must be at least 2 (one marker per half), got {seq_len}")
+    seq_len = check_int("seq_len", seq_len, minimum=2)  # one marker in each half
     rng = make_rng(seed)
     values = rng.uniform(0.0, 1.0, size=(n, seq_len))
     half = seq_len // 2

@@ -1,41 +1,16 @@
-"""Model builders: deep MLPs (plain, batch-normalised, residual) and recurrent sequence models."""
+"""Model builders: deep MLPs (plain, batch-normalised, residual blocks) and recurrent models."""
 
 from __future__ import annotations
 
 import keras
+import numpy as np
 
+from vgrad_course.layers import InitSpec, ResidualBlock, seeded_initializer
 from vgrad_course.seeds import effective_seed, layer_seed
 from vgrad_course.validation import check_int
 
 #: Recurrent cells understood by :func:`build_rnn`.
 RNN_CELLS: tuple[str, ...] = ("simple", "lstm", "gru", "irnn")
-
-
-def _initializer(
-    spec: str | keras.initializers.Initializer | float, seed: int | None
-) -> keras.initializers.Initializer:
-    """Turn a name, an Initializer or a float standard deviation into a seeded initializer.
-
-    ``seed`` is shifted by ``VGRAD_SEED_OFFSET`` (see :func:`vgrad_course.seed_offset`); an
-    Initializer passed in is used as it is.
-    """
-    seed = None if seed is None else effective_seed(seed)
-    if isinstance(spec, keras.initializers.Initializer):
-        return spec
-    if isinstance(spec, int | float) and not isinstance(spec, bool):
-        if spec <= 0:
-            raise ValueError(f"an initializer standard deviation must be > 0, got {spec}")
-        return keras.initializers.RandomNormal(stddev=float(spec), seed=seed)
-    if not isinstance(spec, str):
-        raise TypeError(f"initializer must be a name, an Initializer or a std, got {spec!r}")
-    config = {"class_name": spec, "config": {}}
-    try:
-        init = keras.initializers.get(config)
-    except ValueError as exc:
-        raise ValueError(f"unknown initializer {spec!r}") from exc
-    if hasattr(init, "seed"):
-        init = init.__class__.from_config({**init.get_config(), "seed": seed})
-    return init
 
 
 def build_mlp(
@@ -45,28 +20,38 @@ def build_mlp(
     input_dim: int = 40,
     output_dim: int = 10,
     activation: str = "relu",
-    initializer: str | keras.initializers.Initializer | float = "glorot_uniform",
+    initializer: InitSpec | None = None,
+    bias_init: float = 0.0,
     batch_norm: bool = False,
     residual: bool = False,
+    preactivation: bool = True,
     output_activation: str | None = None,
     seed: int = 0,
     name: str | None = None,
 ) -> keras.Model:
-    """Build a fully connected network of ``depth`` hidden layers of ``width`` units.
+    """Build a fully connected network of ``depth`` hidden layers (or blocks) of ``width`` units.
 
-    Hidden layers are named ``hidden_1 .. hidden_depth`` (their activations
-    ``act_1 ..``) so probes and plots can order them by depth. With ``residual=True``,
-    an input projection to ``width`` is followed by ``depth`` blocks ``h + f(h)``.
+    Plain: hidden layers ``hidden_1 .. hidden_depth`` (Dense), each followed by ``bn_i`` (with
+    ``batch_norm``) and ``act_i``. Residual: a linear projection ``project`` to ``width``, then
+    ``depth`` :class:`ResidualBlock` layers named ``hidden_1 ..`` (their branch kernels are
+    ``hidden_i/dense/kernel``), then, for pre-activation blocks, ``act_out``. The projection
+    and the output layer are linear maps initialised ``glorot_uniform`` with seeds ``seed`` and
+    ``layer_seed(seed, depth + 1)``; layer or block ``i`` uses ``layer_seed(seed, i)``.
 
     Args:
-        depth: Number of hidden layers (>= 1).
+        depth: Number of hidden layers or residual blocks (>= 1).
         width: Units per hidden layer.
         input_dim: Features per example.
         output_dim: Units of the output layer (logits when ``output_activation`` is None).
         activation: Hidden activation, any Keras name (``"sigmoid"``, ``"tanh"``, ``"relu"``...).
-        initializer: Kernel initializer name, Initializer, or the std of a normal initializer.
-        batch_norm: Insert BatchNormalization between each linear map and its activation.
-        residual: Add identity skip connections around each hidden layer.
+        initializer: Kernel initializer of the hidden layers or branches: a name, an
+            Initializer, or the std of a Gaussian. None: ``glorot_uniform`` for plain layers;
+            for residual branches a Gaussian of std ``sqrt(2 / (width * depth))``, so the whole
+            stack multiplies the signal's second moment by about ``e`` at most.
+        bias_init: Initial value of every hidden bias (e.g. negative, to kill ReLU units).
+        batch_norm: Batch-normalise each hidden pre-activation.
+        residual: Identity skip connections around each hidden layer (:class:`ResidualBlock`).
+        preactivation: For residual blocks: ``h + W f(h)`` (True) or ``h + f(W h)`` (False).
         output_activation: Activation of the output layer (None for logits).
         seed: Seed of every initializer.
         name: Model name (defaults to a description of the architecture).
@@ -74,41 +59,54 @@ def build_mlp(
     Returns:
         An uncompiled functional ``keras.Model``.
 
-    Used in: "Vanishing gradients in deep networks", "Weight initialisation", "Batch normalization",
-    "Residual connections".
+    Used in: "Vanishing gradients in deep networks", "Weight initialisation",
+    "Activation functions", "Batch normalization", "Residual connections", "Putting it together".
     """
     depth = check_int("depth", depth)
     width = check_int("width", width)
-    input_dim = check_int("input_dim", input_dim)
-    output_dim = check_int("output_dim", output_dim)
-    inputs = keras.Input(shape=(input_dim,), name="x")
+    if batch_norm and bias_init != 0:
+        raise ValueError("bias_init has no effect with batch_norm: the normalisation removes it")
+    if initializer is None:  # Keras' default for layers; a small std for residual branches
+        initializer = float(np.sqrt(2.0 / (width * depth))) if residual else "glorot_uniform"
+    inputs = keras.Input(shape=(check_int("input_dim", input_dim),), name="x")
     h = inputs
     if residual:
-        h = keras.layers.Dense(
-            width, kernel_initializer=_initializer(initializer, seed), name="project"
-        )(h)
+        project = seeded_initializer("glorot_uniform", seed)
+        h = keras.layers.Dense(width, kernel_initializer=project, name="project")(h)
     for i in range(1, depth + 1):
-        seed_i = layer_seed(seed, i)
-        z = keras.layers.Dense(
+        if residual:
+            h = ResidualBlock(
+                width,
+                activation=activation,
+                preactivation=preactivation,
+                batch_norm=batch_norm,
+                initializer=initializer,
+                bias_init=bias_init,
+                seed=layer_seed(seed, i),
+                name=f"hidden_{i}",
+            )(h)
+            continue
+        h = keras.layers.Dense(
             width,
-            kernel_initializer=_initializer(initializer, seed_i),
+            kernel_initializer=seeded_initializer(initializer, layer_seed(seed, i)),
+            bias_initializer=keras.initializers.Constant(float(bias_init)),
             use_bias=not batch_norm,
             name=f"hidden_{i}",
         )(h)
         if batch_norm:
-            z = keras.layers.BatchNormalization(name=f"bn_{i}")(z)
-        a = keras.layers.Activation(activation, name=f"act_{i}")(z)
-        h = keras.layers.Add(name=f"skip_{i}")([h, a]) if residual else a
+            h = keras.layers.BatchNormalization(name=f"bn_{i}")(h)
+        h = keras.layers.Activation(activation, name=f"act_{i}")(h)
+    if residual and preactivation:
+        h = keras.layers.Activation(activation, name="act_out")(h)
     outputs = keras.layers.Dense(
-        output_dim,
+        check_int("output_dim", output_dim),
         activation=output_activation,
-        kernel_initializer=_initializer("glorot_uniform", layer_seed(seed, depth + 1)),
+        kernel_initializer=seeded_initializer("glorot_uniform", layer_seed(seed, depth + 1)),
         name="output",
     )(h)
     if name is None:
-        parts = [f"{activation}", f"{depth}x{width}"]
-        parts += ["bn"] if batch_norm else []
-        parts += ["res"] if residual else []
+        parts = [activation, f"{depth}x{width}"] + ["bn"] * batch_norm
+        parts += [("pre" if preactivation else "post") + "res"] * residual
         name = "mlp_" + "_".join(parts)
     return keras.Model(inputs, outputs, name=name)
 

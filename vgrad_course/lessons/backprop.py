@@ -14,6 +14,7 @@ import numpy as np
 from matplotlib.axes import Axes
 
 from vgrad_course.palette import BLUE
+from vgrad_course.validation import check_positive
 
 #: Parameter names of the tiny network, in order.
 PARAMS: tuple[str, ...] = ("w1", "b1", "w2", "b2")
@@ -125,8 +126,7 @@ def numerical_gradients(
 
     Used in: "The chain rule and backpropagation".
     """
-    if not eps > 0:
-        raise ValueError(f"eps must be > 0, got {eps}")
+    eps = check_positive("eps", eps)
     base = {k: np.array(v, dtype=np.float64) for k, v in params.items()}
     grads = {}
     for name, value in base.items():

@@ -20,6 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from vgrad_course.seeds import make_rng
+from vgrad_course.validation import check_int
 
 #: The clipping options of a Keras optimizer that :func:`train_clipped` reproduces.
 CLIP_OPTIONS: tuple[str, ...] = ("clipvalue", "clipnorm", "global_clipnorm")
@@ -118,8 +119,8 @@ def batch_indices(n: int, steps: int, batch_size: int, *, seed: int = 0) -> np.n
 
     Used in: "Gradient clipping" (through :func:`train_clipped`).
     """
-    if not 0 < batch_size <= n:
-        raise ValueError(f"batch_size must be in [1, n={n}], got {batch_size}")
+    if check_int("batch_size", batch_size) > n:
+        raise ValueError(f"batch_size must be at most n={n}, got {batch_size}")
     rng = make_rng(seed)
     per_epoch = n // batch_size
     epochs = -(-steps // per_epoch)

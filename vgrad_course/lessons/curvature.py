@@ -15,6 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from vgrad_course.seeds import make_rng
+from vgrad_course.validation import check_int
 
 LossLike = str | Callable
 
@@ -91,8 +92,7 @@ def sharpness(
 
     Used in: "Exploding gradients".
     """
-    if isinstance(iters, bool) or not isinstance(iters, int) or iters < 1:
-        raise ValueError(f"iters must be a positive integer, got {iters!r}")
+    iters = check_int("iters", iters)
     hvp = _hvp_function(model, x, y, loss)
     shapes = [tuple(v.shape) for v in model.trainable_variables]
     sizes = [int(np.prod(s)) for s in shapes]

@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 
+from vgrad_course.palette import GREY
 from vgrad_course.seeds import make_rng
 from vgrad_course.validation import check_int, check_positive
 
@@ -192,9 +193,7 @@ def minibatch_sgd(
     lr = check_positive("lr", lr)
     epochs = check_int("epochs", epochs, minimum=0)
     n = problem.x.size
-    batch_size = n if batch_size is None else batch_size
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or not 1 <= batch_size:
-        raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
+    batch_size = n if batch_size is None else check_int("batch_size", batch_size)
     rng = make_rng(seed)
     p = np.asarray(params0, dtype=float).reshape(2).copy()
     path = [p.copy()]
@@ -233,7 +232,7 @@ def plot_descent_1d(
     if ax is None:
         _, ax = plt.subplots()
     grid = np.linspace(*xlim, 400)[:, None]
-    ax.plot(grid[:, 0], loss_fn(grid), color="0.5", linewidth=1, label="loss")
+    ax.plot(grid[:, 0], loss_fn(grid), color=GREY, linewidth=1, label="loss")
     for label, path in trajectories.items():
         w = np.asarray(path, dtype=float)[:max_points, :1]
         keep = np.isfinite(w[:, 0]) & (w[:, 0] >= xlim[0]) & (w[:, 0] <= xlim[1])

@@ -6,9 +6,8 @@ chapter can show exactly which variance is multiplied by what at every layer.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 
-import keras
 import numpy as np
 from matplotlib.axes import Axes
 
@@ -224,108 +223,3 @@ def plot_std_through_depth(
     ylabel = "std of activations $h_l$" if key == "activation_std" else "std of ∂L/∂$h_l$"
     values = {label: r[key] for label, r in results.items()}
     return plot_layer_values(values, ax=ax, ylabel=ylabel, title=title, logy=True)
-
-
-def dead_unit_masks(model: keras.Model, x: object, *, prefix: str = "act_") -> list[np.ndarray]:
-    """Return, per hidden layer, a boolean mask of the units that output 0 for every input.
-
-    Such a ReLU unit is *dead* on this data: the gradient reaching its own weights and bias is
-    zero for every example. It can still come back to life when the layers below it change
-    its inputs (see :func:`track_dead_units`).
-
-    Args:
-        model: A functional model whose activation layers are named ``act_1``, ``act_2``...
-            (as built by :func:`vgrad_course.models.build_mlp`).
-        x: A batch of inputs.
-        prefix: Name prefix of the activation layers.
-
-    Returns:
-        One boolean array per layer (input side first), True where the unit is dead.
-
-    Used in: "Activation functions".
-    """
-    layers = sorted(
-        (layer for layer in model.layers if layer.name.startswith(prefix)),
-        key=lambda layer: int(layer.name.removeprefix(prefix)),
-    )
-    if not layers:
-        raise ValueError(f"model {model.name!r} has no layers named {prefix}1, {prefix}2, ...")
-    probe = keras.Model(model.inputs, [layer.output for layer in layers])
-    outputs = probe(np.asarray(x, dtype=np.float32), training=False)
-    outputs = outputs if isinstance(outputs, list | tuple) else [outputs]
-    return [np.all(np.asarray(o) <= 0, axis=0) for o in outputs]
-
-
-def dead_unit_fraction(model: keras.Model, x: object, *, prefix: str = "act_") -> np.ndarray:
-    """Return, per hidden layer, the fraction of units that output 0 for every input in ``x``.
-
-    Args:
-        model: A model as for :func:`dead_unit_masks`.
-        x: A batch of inputs.
-        prefix: Name prefix of the activation layers.
-
-    Returns:
-        float64 array with one fraction per layer, input side first.
-
-    Used in: "Activation functions".
-    """
-    return np.array([float(m.mean()) for m in dead_unit_masks(model, x, prefix=prefix)])
-
-
-def track_dead_units(
-    model: keras.Model,
-    x: np.ndarray,
-    y: np.ndarray,
-    *,
-    epochs: Sequence[int],
-    batch_size: int = 50,
-    x_probe: np.ndarray | None = None,
-) -> np.ndarray:
-    """Train a compiled model in stages and record which hidden units are dead after each.
-
-    A unit dead after one stage and alive after a later one has *revived*: its own weights
-    got no gradient, but the layers below it moved its inputs.
-
-    Args:
-        model: A compiled model as for :func:`dead_unit_masks` (hidden layers of equal width).
-        x: Training inputs.
-        y: Training targets.
-        epochs: Epochs of each stage, e.g. ``(1, 2)``: one epoch, then two more.
-        batch_size: Examples per step.
-        x_probe: Inputs on which a unit must be silent to count as dead (default ``x``).
-
-    Returns:
-        Boolean array ``(len(epochs) + 1, n_layers, width)``: the dead units before training
-        and after every stage.
-
-    Used in: "Activation functions".
-    """
-    x_probe = x if x_probe is None else x_probe
-    masks = [np.stack(dead_unit_masks(model, x_probe))]
-    for n in epochs:
-        model.fit(x, y, epochs=int(n), batch_size=batch_size, shuffle=True, verbose=0)
-        masks.append(np.stack(dead_unit_masks(model, x_probe)))
-    return np.stack(masks)
-
-
-def shift_biases(model: keras.Model, shift: float, *, prefix: str = "hidden_") -> keras.Model:
-    """Add ``shift`` to the bias of every hidden Dense layer, in place, and return the model.
-
-    A negative shift pushes ReLU pre-activations below zero, the classic way units die.
-
-    Args:
-        model: A model whose hidden Dense layers are named ``hidden_1``, ``hidden_2``...
-        shift: The constant added to every bias entry.
-        prefix: Name prefix of the hidden layers.
-
-    Returns:
-        The same model.
-
-    Used in: "Activation functions".
-    """
-    layers = [layer for layer in model.layers if layer.name.startswith(prefix)]
-    if not layers or any(getattr(layer, "bias", None) is None for layer in layers):
-        raise ValueError(f"model {model.name!r} has no biased layers named {prefix}1, ...")
-    for layer in layers:
-        layer.bias.assign(layer.bias + float(shift))
-    return model

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from vgrad_course.seeds import make_rng
-from vgrad_course.validation import check_int
+from vgrad_course.validation import check_choice, check_int, check_positive
 
 #: Recurrence non-linearities understood by :func:`jacobian_norms`.
 RECURRENCES: tuple[str, ...] = ("linear", "tanh")
@@ -50,8 +50,7 @@ def recurrent_matrix(units: int, rho: float, *, seed: int = 0) -> np.ndarray:
     Used in: "Recurrent networks and backpropagation through time".
     """
     units = check_int("units", units)
-    if not rho > 0:
-        raise ValueError(f"rho must be > 0, got {rho}")
+    rho = check_positive("rho", rho)
     rng = make_rng(seed)
     w = rng.normal(0.0, 1.0 / np.sqrt(units), size=(units, units))
     return w * (rho / spectral_radius(w))
@@ -77,8 +76,7 @@ def run_recurrence(
 
     Used in: "Recurrent networks and backpropagation through time".
     """
-    if activation not in RECURRENCES:
-        raise ValueError(f"activation must be one of {RECURRENCES}, got {activation!r}")
+    check_choice("activation", activation, RECURRENCES)
     w = np.asarray(w, dtype=np.float64)
     u = np.asarray(inputs, dtype=np.float64)
     if u.ndim != 2 or u.shape[1] != w.shape[0]:
@@ -105,10 +103,10 @@ def jacobian_norms(
     as backpropagation through time multiplies it; ``J_0`` is the identity.
 
     Args:
-        w: Recurrent matrix, shape ``(units, units)``.
-        inputs: Input drive ``u_t``, shape ``(seq_len, units)``.
-        activation: ``"linear"`` or ``"tanh"``.
-        h0: Initial state (zeros if None).
+        w: The recurrent matrix ``W`` whose products are measured.
+        inputs: The drive ``u_t`` that sets each step's slopes, one row per step.
+        activation: The non-linearity ``phi``, one of :data:`RECURRENCES`.
+        h0: The state before the first step (None: zeros).
 
     Returns:
         float64 array of shape ``(seq_len + 1,)``; entry ``k`` is ``||dh_T/dh_{T-k}||``.
@@ -167,14 +165,7 @@ def spectral_radius_sweep(
 
 
 def spectral_radius_sweeps(
-    rhos: Sequence[float],
-    *,
-    n_matrices: int = 5,
-    seq_len: int = 50,
-    units: int = 32,
-    activation: str = "tanh",
-    input_scale: float = 1.0,
-    seed: int = 0,
+    rhos: Sequence[float], *, n_matrices: int = 5, seed: int = 0, **sweep: float | str
 ) -> np.ndarray:
     """Repeat :func:`spectral_radius_sweep` for several random matrices and input sequences.
 
@@ -185,11 +176,9 @@ def spectral_radius_sweeps(
     Args:
         rhos: Spectral radii of the recurrent matrix.
         n_matrices: Number of random matrices (and input sequences), one per row.
-        seq_len: Number of steps ``T``.
-        units: Size of the hidden state.
-        activation: ``"linear"`` or ``"tanh"``.
-        input_scale: Standard deviation of the input drive.
         seed: Seed of the first matrix; matrix ``i`` uses ``seed + i``.
+        **sweep: The other options of :func:`spectral_radius_sweep` (``seq_len``, ``units``,
+            ``activation``, ``input_scale``), the same for every row.
 
     Returns:
         float64 array of shape ``(n_matrices, len(rhos))`` of norms ``||dh_T/dh_0||``.
@@ -198,15 +187,5 @@ def spectral_radius_sweeps(
     """
     n_matrices = check_int("n_matrices", n_matrices)
     return np.stack(
-        [
-            spectral_radius_sweep(
-                rhos,
-                seq_len=seq_len,
-                units=units,
-                activation=activation,
-                input_scale=input_scale,
-                seed=seed + i,
-            )
-            for i in range(n_matrices)
-        ]
+        [spectral_radius_sweep(rhos, seed=seed + i, **sweep) for i in range(n_matrices)]
     )

@@ -4,11 +4,11 @@ A remedy is data, not code: the settings it changes in a baseline configuration.
 baseline configurations (:mod:`vgrad_course.lessons.configs`) describe the two sick patients of the
 course, a deep feed-forward network (:class:`MLPConfig`) and a recurrent network
 (:class:`RNNConfig`). Applying a remedy returns a new configuration, so chapters compare
-remedies by looping over :data:`REMEDIES`::
+remedies by looping over :data:`REMEDIES` and training the configurations with
+:func:`vgrad_course.lessons.comparison.train_configs`::
 
-    for remedy in remedies.remedies_for("deep-mlp"):
-        config = remedy.apply(configs.MLPConfig())
-        model = config.build(seed=0)
+    nets = remedies.variants_of(configs.MLPConfig(), ["he_init", "batch_norm"])
+    histories = comparison.train_configs(nets, x, y, epochs=4, batch_size=64)
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from vgrad_course.lessons.configs import Config
 PROBLEMS: tuple[str, ...] = ("deep-mlp", "rnn")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Remedy:
     """One remedy: what it is, where it is taught, and the settings it changes.
 
@@ -78,7 +78,7 @@ class Remedy:
         Raises:
             TypeError: If the configuration has no field this remedy needs.
 
-        Used in: "Putting it together".
+        Used in: "Gradient clipping", "Residual connections", "Putting it together".
         """
         if not self.applies_to(config):
             raise TypeError(
@@ -90,103 +90,113 @@ class Remedy:
 
 _ENTRIES = (
     Remedy(
-        "clip_norm",
-        "Gradient clipping by norm",
-        "Rescale the whole gradient when its norm exceeds a threshold; keeps the direction.",
-        "07_clipping",
-        "pascanu2013difficulty",
-        "rnn",
-        (("global_clipnorm", 1.0),),
+        key="clip_norm",
+        name="Gradient clipping by norm",
+        description="Rescale the whole gradient when its norm exceeds a "
+        "threshold; keeps the direction.",
+        chapter="07_clipping",
+        paper="pascanu2013difficulty",
+        problem="rnn",
+        changes=(("global_clipnorm", 1.0),),
     ),
     Remedy(
-        "clip_value",
-        "Gradient clipping by value",
-        "Clamp each gradient entry to [-c, c]; bounds the step but can change its direction.",
-        "07_clipping",
-        "mikolov2012statistical",
-        "rnn",
-        (("clipvalue", 0.5),),
+        key="clip_value",
+        name="Gradient clipping by value",
+        description="Clamp each gradient entry to [-c, c]; bounds the "
+        "step but can change its direction.",
+        chapter="07_clipping",
+        paper="mikolov2012statistical",
+        problem="rnn",
+        changes=(("clipvalue", 0.1),),
     ),
     Remedy(
-        "glorot_init",
-        "Glorot (Xavier) initialisation",
-        "Scale weights by 2/(fan_in + fan_out) so signal variance is kept forwards and backwards.",
-        "08_initialisation",
-        "glorot2010understanding",
-        "deep-mlp",
-        (("initializer", "glorot_normal"),),
+        key="glorot_init",
+        name="Glorot (Xavier) initialisation",
+        description="Scale weights by 2/(fan_in + fan_out) so signal "
+        "variance is kept forwards and backwards.",
+        chapter="08_initialisation",
+        paper="glorot2010understanding",
+        problem="deep-mlp",
+        changes=(("initializer", "glorot_normal"),),
     ),
     Remedy(
-        "he_init",
-        "He initialisation (with ReLU)",
-        "Variance 2/fan_in compensates ReLU zeroing half its inputs; the pair He et al. used.",
-        "08_initialisation",
-        "he2015delving",
-        "deep-mlp",
-        (("initializer", "he_normal"), ("activation", "relu")),
+        key="he_init",
+        name="He initialisation (with ReLU)",
+        description="Variance 2/fan_in compensates ReLU zeroing half its "
+        "inputs; the pair He et al. used.",
+        chapter="08_initialisation",
+        paper="he2015delving",
+        problem="deep-mlp",
+        changes=(("initializer", "he_normal"), ("activation", "relu")),
     ),
     Remedy(
-        "relu",
-        "Non-saturating activation (ReLU)",
-        "Replace the sigmoid by ReLU, whose derivative is 1 wherever the unit is active.",
-        "09_activations",
-        "glorot2010understanding",
-        "deep-mlp",
-        (("activation", "relu"),),
+        key="relu",
+        name="Non-saturating activation (ReLU)",
+        description="Replace the sigmoid by ReLU, whose derivative is "
+        "1 wherever the unit is active.",
+        chapter="09_activations",
+        paper="glorot2010understanding",
+        problem="deep-mlp",
+        changes=(("activation", "relu"),),
     ),
     Remedy(
-        "batch_norm",
-        "Batch normalization",
-        "Standardise each pre-activation over the batch, keeping units out of saturation.",
-        "10_batch_norm",
-        "ioffe2015batch",
-        "deep-mlp",
-        (("batch_norm", True),),
+        key="batch_norm",
+        name="Batch normalization",
+        description="Standardise each pre-activation over the batch, "
+        "keeping units out of saturation.",
+        chapter="10_batch_norm",
+        paper="ioffe2015batch",
+        problem="deep-mlp",
+        changes=(("batch_norm", True),),
     ),
     Remedy(
-        "residual",
-        "Residual connections",
-        "Add the identity around each layer, so the backward signal has a path with factor 1.",
-        "11_residual",
-        "he2016deep",
-        "deep-mlp",
-        (("residual", True),),
+        key="residual",
+        name="Residual connections",
+        description="Add the identity around each layer (pre-activation blocks whose branches "
+        "start small), so the backward signal has a path with factor 1.",
+        chapter="11_residual",
+        paper="he2016deep",
+        problem="deep-mlp",
+        changes=(("residual", True), ("initializer", None)),
     ),
     Remedy(
-        "adam",
-        "Adam optimiser",
-        "Divide each step by a running gradient scale: small gradients still give sizeable steps.",
-        "14_together",
-        "kingma2015adam",
-        "deep-mlp",
-        (("optimizer", "adam"), ("lr", 1e-3)),
+        key="adam",
+        name="Adam optimiser",
+        description="Divide each step by a running gradient scale: small "
+        "gradients still give sizeable steps.",
+        chapter="14_together",
+        paper="kingma2015adam",
+        problem="deep-mlp",
+        changes=(("optimizer", "adam"), ("lr", 1e-3)),
     ),
     Remedy(
-        "lstm",
-        "LSTM",
-        "Gated cell whose additive cell-state update gives gradients a highway through time.",
-        "12_lstm_gru",
-        "hochreiter1997lstm",
-        "rnn",
-        (("cell", "lstm"),),
+        key="lstm",
+        name="LSTM",
+        description="Gated cell whose additive cell-state update gives "
+        "gradients a highway through time.",
+        chapter="12_lstm_gru",
+        paper="hochreiter1997lstm",
+        problem="rnn",
+        changes=(("cell", "lstm"),),
     ),
     Remedy(
-        "gru",
-        "GRU",
-        "A lighter gated cell: the update gate interpolates between old and new state.",
-        "12_lstm_gru",
-        "cho2014learning",
-        "rnn",
-        (("cell", "gru"),),
+        key="gru",
+        name="GRU",
+        description="A lighter gated cell: the update gate interpolates between old and new state.",
+        chapter="12_lstm_gru",
+        paper="cho2014learning",
+        problem="rnn",
+        changes=(("cell", "gru"),),
     ),
     Remedy(
-        "irnn",
-        "IRNN (identity-initialised ReLU RNN)",
-        "Recurrent weights start at the identity with ReLU units: the state is copied forward.",
-        "13_irnn",
-        "le2015simple",
-        "rnn",
-        (("cell", "irnn"),),
+        key="irnn",
+        name="IRNN (identity-initialised ReLU RNN)",
+        description="Recurrent weights start at the identity with ReLU "
+        "units: the state is copied forward.",
+        chapter="13_irnn",
+        paper="le2015simple",
+        problem="rnn",
+        changes=(("cell", "irnn"),),
     ),
 )
 
@@ -206,7 +216,8 @@ def get_remedy(key: str) -> Remedy:
     Raises:
         ValueError: If no remedy has that key.
 
-    Used in: "LSTM and GRU", "Identity-initialised ReLU RNNs (IRNN)".
+    Used in: "Gradient clipping", "Residual connections", "LSTM and GRU",
+    "Identity-initialised ReLU RNNs (IRNN)", "Putting it together".
     """
     if key not in REMEDIES:
         raise ValueError(f"unknown remedy {key!r}; known: {sorted(REMEDIES)}")
@@ -247,7 +258,7 @@ def variants_of(baseline: Config, keys: Sequence[str], *, label: str = "baseline
         ValueError: An unknown key, a repeated key, or ``label`` among the keys.
         TypeError: A remedy that does not apply to ``baseline``.
 
-    Used in: "Putting it together".
+    Used in: "Batch normalization", "Putting it together".
     """
     if len(set(keys)) != len(keys) or label in keys:
         raise ValueError(f"remedy keys must be distinct and differ from {label!r}, got {keys}")

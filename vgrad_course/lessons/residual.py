@@ -1,139 +1,15 @@
-"""Residual connections: a residual block, a residual MLP and Jacobians (He et al. 2016)."""
+"""Residual connections: a layer's Jacobian and its singular values (He et al. 2016).
+
+The residual block itself is library code (:class:`vgrad_course.layers.ResidualBlock`, built
+into networks by :func:`vgrad_course.models.build_mlp` with ``residual=True``); this lesson
+module measures what the skip does to the backward pass.
+"""
 
 from __future__ import annotations
 
 import keras
 import numpy as np
 import tensorflow as tf
-
-from vgrad_course.seeds import effective_seed
-
-
-@keras.saving.register_keras_serializable(package="vgrad_course")
-class ResidualBlock(keras.layers.Layer):
-    """A pre-activation residual block ``h -> h + W f(h) + b`` of constant width.
-
-    The branch is a Dense layer applied to the activated input. Its weights are Gaussian
-    with standard deviation ``branch_std``; a small value makes the block start close to
-    the identity, so a stack of many blocks neither blows the signal up nor shrinks it.
-
-    Args:
-        width: Units (the block's input and output width).
-        activation: Activation applied before the Dense layer.
-        branch_std: Standard deviation of the branch weights.
-        seed: Seed of the branch initializer.
-        **kwargs: Passed to ``keras.layers.Layer`` (e.g. ``name``).
-
-    Used in: "Residual connections".
-    """
-
-    def __init__(
-        self,
-        width: int,
-        *,
-        activation: str = "relu",
-        branch_std: float = 0.05,
-        seed: int = 0,
-        **kwargs: object,
-    ) -> None:
-        super().__init__(**kwargs)
-        if isinstance(width, bool) or not isinstance(width, int) or width < 1:
-            raise ValueError(f"width must be a positive integer, got {width!r}")
-        if not branch_std > 0:
-            raise ValueError(f"branch_std must be > 0, got {branch_std}")
-        self.width = width
-        self.activation_name = activation
-        self.branch_std = float(branch_std)
-        self.seed = seed
-        self.activation = keras.activations.get(activation)
-        self.dense = keras.layers.Dense(
-            width,
-            kernel_initializer=keras.initializers.RandomNormal(
-                stddev=self.branch_std, seed=effective_seed(seed)
-            ),
-            name="dense",
-        )
-
-    def build(self, input_shape: tuple[int | None, ...]) -> None:
-        """Create the branch weights; the input width must equal ``width``."""
-        if input_shape[-1] != self.width:
-            raise ValueError(
-                f"a residual block of width {self.width} needs inputs of width {self.width}, "
-                f"got {input_shape[-1]}: add a Dense projection first"
-            )
-        self.dense.build(input_shape)
-
-    def call(self, h: keras.KerasTensor) -> keras.KerasTensor:
-        """Return ``h + dense(activation(h))``."""
-        return h + self.dense(self.activation(h))
-
-    def get_config(self) -> dict:
-        """Return the serialisable configuration."""
-        return {
-            **super().get_config(),
-            "width": self.width,
-            "activation": self.activation_name,
-            "branch_std": self.branch_std,
-            "seed": self.seed,
-        }
-
-
-def build_residual_mlp(
-    depth: int,
-    width: int,
-    *,
-    input_dim: int = 40,
-    output_dim: int = 10,
-    activation: str = "relu",
-    branch_std: float | None = None,
-    seed: int = 0,
-) -> keras.Model:
-    """Build an input projection, ``depth`` residual blocks and a linear output layer.
-
-    Blocks are named ``hidden_1 .. hidden_depth`` so that
-    :func:`vgrad_course.probes.hidden_kernel_norms` reads their branch kernels.
-
-    Args:
-        depth: Number of residual blocks.
-        width: Width of every block.
-        input_dim: Features per example.
-        output_dim: Units of the output layer (logits).
-        activation: Activation inside each branch.
-        branch_std: Branch weight std; default ``sqrt(2 / (width * depth))``, so that the
-            whole stack multiplies the signal's second moment by about ``e`` at most.
-        seed: Seed of every initializer.
-
-    Returns:
-        An uncompiled functional ``keras.Model``.
-
-    Used in: "Residual connections".
-    """
-    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
-        raise ValueError(f"depth must be a positive integer, got {depth!r}")
-    if branch_std is None:
-        branch_std = float(np.sqrt(2.0 / (width * depth)))
-    inputs = keras.Input(shape=(input_dim,), name="x")
-    h = keras.layers.Dense(
-        width,
-        kernel_initializer=keras.initializers.GlorotUniform(seed=effective_seed(seed)),
-        name="project",
-    )(inputs)
-    for i in range(1, depth + 1):
-        h = ResidualBlock(
-            width,
-            activation=activation,
-            branch_std=branch_std,
-            seed=seed * 1000 + i,
-            name=f"hidden_{i}",
-        )(h)
-    outputs = keras.layers.Dense(
-        output_dim,
-        kernel_initializer=keras.initializers.GlorotUniform(
-            seed=effective_seed(seed * 1000 + depth + 1)
-        ),
-        name="output",
-    )(keras.activations.get(activation)(h))
-    return keras.Model(inputs, outputs, name=f"residual_{activation}_{depth}x{width}")
 
 
 def layer_jacobian(layer: keras.layers.Layer, h: np.ndarray) -> np.ndarray:

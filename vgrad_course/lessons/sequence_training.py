@@ -1,18 +1,29 @@
-"""Train recurrent models on the adding problem within a fixed budget of optimiser steps."""
+"""Train and probe recurrent models on the adding problem: variants by name, a budget of steps.
+
+A comparison is a dict of configurations, ``{label: RNNConfig}``, usually from the registry
+(``remedies.variants_of(base, ["lstm", "gru"])``); :func:`train_adding` trains every variant
+under the same step budget and :func:`input_grads_at_init` probes every variant before training,
+so no chapter writes its own loop over variants.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import keras
 import numpy as np
 
-from vgrad_course import data, models, probes, training
+from vgrad_course import data, models, probes
 from vgrad_course.lessons.configs import RNNConfig
+from vgrad_course.reproducibility import reseed
+from vgrad_course.validation import check_int, check_positive
 
 #: MSE of always predicting the mean target (1.0) on the adding problem: Var(U1 + U2) = 1/6.
 ADDING_BASELINE_MSE: float = 1.0 / 6.0
+
+#: The validation set of seed ``s`` is generated with seed ``s + VALIDATION_SEED_SHIFT``.
+VALIDATION_SEED_SHIFT: int = 10_000
 
 
 @dataclass(frozen=True)
@@ -20,7 +31,7 @@ class SequenceRun:
     """The outcome of one training run on the adding problem.
 
     Attributes:
-        label: Name of the run (usually the cell).
+        label: Name of the run (the variant's key).
         val_mse: Validation MSE after each evaluation block (one per ``eval_every`` steps).
         steps: Optimiser steps completed at each evaluation.
         model: The trained model.
@@ -37,61 +48,125 @@ class SequenceRun:
         return float(self.val_mse[-1])
 
 
-def _check_budget(config: RNNConfig, steps: int, batch_size: int, eval_every: int) -> None:
-    """Raise a clear error for a config that is not an RNNConfig or a malformed step budget."""
-    if not isinstance(config, RNNConfig):
-        raise TypeError(f"config must be an RNNConfig, got {type(config).__name__}")
-    for name, value in (("steps", steps), ("batch_size", batch_size), ("eval_every", eval_every)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    if steps % eval_every:
-        raise ValueError(f"steps ({steps}) must be a multiple of eval_every ({eval_every})")
+def _check_configs(
+    configs: Mapping[str, RNNConfig], seeds: Sequence[int] | Mapping[str, Sequence[int]] = (0,)
+) -> dict[str, list[int]]:
+    """Check ``configs`` is a non-empty ``{label: RNNConfig}``; return each variant's seeds.
+
+    ``seeds`` is one list for every variant or ``{label: seeds}``; each list must be non-empty.
+    """
+    if not isinstance(configs, Mapping) or not configs:
+        raise TypeError(f"configs must be a non-empty {{label: RNNConfig}} dict, got {configs!r}")
+    for label, config in configs.items():
+        if not isinstance(config, RNNConfig):
+            raise TypeError(f"configs[{label!r}] must be an RNNConfig, got {type(config).__name__}")
+    by_label = seeds if isinstance(seeds, Mapping) else dict.fromkeys(configs, seeds)
+    if set(by_label) != set(configs) or not all(by_label.values()):
+        raise ValueError(f"seeds must name at least one seed for each of {list(configs)}")
+    return {label: list(by_label[label]) for label in configs}
 
 
 def train_adding(
-    config: RNNConfig,
+    configs: Mapping[str, RNNConfig],
     seq_len: int,
     *,
+    seeds: Sequence[int] | Mapping[str, Sequence[int]] = (0,),
     steps: int = 600,
     batch_size: int = 50,
     eval_every: int = 100,
     n_val: int = 500,
-    label: str | None = None,
-    seed: int = 0,
-) -> SequenceRun:
-    """Train the model ``config`` describes on the adding problem for a fixed number of steps.
+    stop_below: float | None = None,
+) -> dict[str, list[SequenceRun]]:
+    """Train every variant in ``configs`` on the adding problem under one budget of steps.
 
-    Every step sees a fresh batch (the training set holds ``steps * batch_size`` sequences and
-    is read once), as in the papers; the validation MSE is measured every ``eval_every`` steps.
+    Each run starts from its seed's initialisation with a fresh optimizer state and reads its
+    seed's data in order, a fresh batch at every step, as in the papers. Each variant's model is
+    built and traced once: between seeds its weights and optimizer state are reset, and steps go
+    through ``train_on_batch`` (no per-call set-up of ``fit``), so extra seeds cost little.
 
     Args:
-        config: The recurrent model and optimiser (see :class:`~.configs.RNNConfig`).
+        configs: ``{label: RNNConfig}``, e.g. from ``remedies.variants_of``.
         seq_len: Sequence length T.
-        steps: Optimiser steps in total (a multiple of ``eval_every``).
+        seeds: Seeds of the data and the initializers, one run per seed: one list for every
+            variant, or ``{label: seeds}``.
+        steps: Most optimiser steps per run (a multiple of ``eval_every``).
         batch_size: Sequences per step.
         eval_every: Steps between validation measurements.
-        n_val: Validation sequences (generated with a different seed).
-        label: Name of the run (default: the cell name).
-        seed: Seed of the data and of the initializers.
+        n_val: Validation sequences (seed ``s`` uses seed ``s + VALIDATION_SEED_SHIFT``).
+        stop_below: Stop a run at the first evaluation whose validation MSE is below this
+            (None: always train for ``steps``).
 
     Returns:
-        A :class:`SequenceRun`.
+        ``{label: [SequenceRun per seed]}`` in the order of ``configs``; every run holds its
+        own copy of its trained model.
 
     Used in: "LSTM and GRU", "Identity-initialised ReLU RNNs (IRNN)".
     """
-    _check_budget(config, steps, batch_size, eval_every)
-    x, y = data.adding_problem(steps * batch_size, seq_len, seed=seed)
-    x_val, y_val = data.adding_problem(n_val, seq_len, seed=seed + 10_000)
-    model = config.compile(config.build(seq_len=seq_len, seed=seed))
-    val_mse = []
-    chunk = eval_every * batch_size
-    for start in range(0, len(x), chunk):
-        training.train(
-            model, x[start : start + chunk], y[start : start + chunk], batch_size=batch_size
+    seeds_by_label = _check_configs(configs, seeds)
+    budget = dict(steps=steps, batch_size=batch_size, eval_every=eval_every, n_val=n_val)
+    budget = {name: check_int(name, value) for name, value in budget.items()}
+    if steps % eval_every:
+        raise ValueError(f"steps ({steps}) must be a multiple of eval_every ({eval_every})")
+    if stop_below is not None:
+        check_positive("stop_below", stop_below)
+    return {
+        label: _train_seeds(label, configs[label], seq_len, own, stop_below=stop_below, **budget)
+        for label, own in seeds_by_label.items()
+    }
+
+
+def _train_seeds(
+    label: str,
+    config: RNNConfig,
+    seq_len: int,
+    seeds: list[int],
+    *,
+    stop_below: float | None,
+    **budget: int,
+) -> list[SequenceRun]:
+    """Train ``config`` once per seed, sharing one compiled model (see :func:`train_adding`)."""
+    steps, batch_size, eval_every = budget["steps"], budget["batch_size"], budget["eval_every"]
+    model = config.compile(config.build(seq_len=seq_len, seed=seeds[0]))
+    model.optimizer.build(model.trainable_variables)
+    fresh_optimizer = [v.numpy() for v in model.optimizer.variables]
+    runs = []
+    for seed in seeds:
+        model.set_weights(config.build(seq_len=seq_len, seed=seed).get_weights())
+        for variable, value in zip(model.optimizer.variables, fresh_optimizer, strict=True):
+            variable.assign(value)
+        x, y = data.adding_problem(steps * batch_size, seq_len, seed=seed)
+        x_val, y_val = data.adding_problem(
+            budget["n_val"], seq_len, seed=seed + VALIDATION_SEED_SHIFT
         )
-        val_mse.append(float(model.evaluate(x_val, y_val, batch_size=n_val, verbose=0)))
-    done = np.arange(1, len(val_mse) + 1) * eval_every
-    return SequenceRun(label or config.cell, np.asarray(val_mse), done, model)
+        val_mse = []
+        for step in range(steps):
+            batch = slice(step * batch_size, (step + 1) * batch_size)
+            model.train_on_batch(x[batch], y[batch])
+            if (step + 1) % eval_every == 0:
+                val_mse.append(float(model.test_on_batch(x_val, y_val, return_dict=True)["loss"]))
+                if stop_below is not None and val_mse[-1] < stop_below:
+                    break
+        trained = keras.models.clone_model(model)
+        trained.set_weights(model.get_weights())
+        done = np.arange(1, len(val_mse) + 1) * eval_every
+        runs.append(SequenceRun(label, np.asarray(val_mse), done, trained))
+    return runs
+
+
+def first_step_below(run: SequenceRun, threshold: float) -> int | None:
+    """Return the first evaluated step at which ``run``'s validation MSE is below ``threshold``.
+
+    Args:
+        run: A run from :func:`train_adding`.
+        threshold: The MSE that counts as solved (e.g. a fraction of the baseline).
+
+    Returns:
+        The optimiser step of that evaluation, or None if the run never got below.
+
+    Used in: "LSTM and GRU".
+    """
+    below = np.flatnonzero(np.asarray(run.val_mse) < threshold)
+    return int(run.steps[below[0]]) if below.size else None
 
 
 def adding_input_grads(
@@ -115,6 +190,52 @@ def adding_input_grads(
     return probes.input_grad_norms(model, x, y, loss="mse")
 
 
+def input_grads_at_init(
+    configs: Mapping[str, RNNConfig], seq_len: int, *, seed: int = 0, batch_seed: int = 0
+) -> dict[str, np.ndarray]:
+    """Build every variant in ``configs`` and return its per-step input gradient, untrained.
+
+    Args:
+        configs: ``{label: RNNConfig}``, e.g. from ``remedies.variants_of``.
+        seq_len: Sequence length T.
+        seed: Seed of the initializers (every generator is reseeded with it before each build).
+        batch_seed: Seed of the adding-problem batch (see :func:`adding_input_grads`).
+
+    Returns:
+        ``{label: mean ||dL/dx_t|| per step}`` in the order of ``configs``.
+
+    Used in: "LSTM and GRU", "Identity-initialised ReLU RNNs (IRNN)".
+    """
+    _check_configs(configs)
+    norms = {}
+    for label, config in configs.items():
+        reseed(seed)
+        model = config.build(seq_len=seq_len, seed=seed)
+        norms[label] = adding_input_grads(model, seq_len, seed=batch_seed)
+    return norms
+
+
+def input_grads_trained(
+    runs: Mapping[str, Sequence[SequenceRun]], seq_len: int, *, batch_seed: int = 0
+) -> dict[str, list[np.ndarray]]:
+    """Return the per-step input gradient of every trained model in ``runs``.
+
+    Args:
+        runs: ``{label: runs}`` as returned by :func:`train_adding`.
+        seq_len: Sequence length T.
+        batch_seed: Seed of the adding-problem batch (see :func:`adding_input_grads`).
+
+    Returns:
+        ``{label: [mean ||dL/dx_t|| per step, one array per run]}``.
+
+    Used in: "LSTM and GRU".
+    """
+    return {
+        label: [adding_input_grads(run.model, seq_len, seed=batch_seed) for run in own]
+        for label, own in runs.items()
+    }
+
+
 def first_over_last(norms: np.ndarray) -> float:
     """Return ``norms[0] / norms[-1]``: how much of the gradient reaches the first step.
 
@@ -124,8 +245,8 @@ def first_over_last(norms: np.ndarray) -> float:
     Returns:
         The ratio (0 if the last norm is 0 and the first too; inf if only the last is 0).
 
-    Used in: "LSTM and GRU", "Identity-initialised ReLU RNNs (IRNN)",
-    "Appendix: reproductions at a glance".
+    Used in: "Recurrent networks and backpropagation through time", "LSTM and GRU",
+    "Identity-initialised ReLU RNNs (IRNN)", "Appendix: reproductions at a glance".
     """
     v = np.asarray(norms, dtype=np.float64)
     if v.ndim != 1 or v.size < 2:
@@ -137,8 +258,8 @@ def first_over_last(norms: np.ndarray) -> float:
 
 def first_over_last_at_init(
     cell: str,
-    x: object,
-    y: object,
+    x: np.ndarray,
+    y: np.ndarray,
     *,
     seeds: Sequence[int],
     units: int = 32,
@@ -172,87 +293,3 @@ def first_over_last_at_init(
         model = models.build_rnn(cell, units, seed=seed, **build_options)
         ratios.append(first_over_last(probes.input_grad_norms(model, x, y, loss=loss)))
     return np.asarray(ratios, dtype=np.float64)
-
-
-def train_adding_seeds(
-    config: RNNConfig,
-    seq_len: int,
-    seeds: Sequence[int],
-    *,
-    steps: int = 600,
-    batch_size: int = 50,
-    eval_every: int = 100,
-    n_val: int = 500,
-    stop_below: float | None = None,
-    label: str | None = None,
-) -> list[SequenceRun]:
-    """Train the model ``config`` describes once per seed, sharing one compiled training step.
-
-    Each run starts from that seed's initialisation with a fresh optimizer state and reads that
-    seed's data (the same sequences as :func:`train_adding` with ``seed=seed``) in order, a
-    fresh batch at every step. The model is built and its training step traced only once:
-    between seeds its weights are replaced and the optimizer's slots and step counter reset.
-    Steps go through ``train_on_batch`` and evaluations through ``test_on_batch``, which skip
-    the per-call set-up of ``fit`` and ``evaluate``; tracing and that set-up cost more than
-    a few hundred steps of a small RNN, so several seeds cost little more than one.
-
-    Args:
-        config: The recurrent model and optimiser (see :class:`~.configs.RNNConfig`).
-        seq_len: Sequence length T.
-        seeds: Seeds of the data and the initializers, one run per seed.
-        steps: Most optimiser steps per run (a multiple of ``eval_every``).
-        batch_size: Sequences per step.
-        eval_every: Steps between validation measurements.
-        n_val: Validation sequences (generated with a different seed).
-        stop_below: Stop a run at the first evaluation whose validation MSE is below this
-            (None: always train for ``steps``).
-        label: Name of the runs (default: the cell name).
-
-    Returns:
-        One :class:`SequenceRun` per seed, in order; each holds its own copy of its model.
-
-    Used in: "LSTM and GRU".
-    """
-    _check_budget(config, steps, batch_size, eval_every)
-    seeds = list(seeds)
-    if not seeds:
-        raise ValueError("seeds must name at least one seed")
-    model = config.compile(config.build(seq_len=seq_len, seed=seeds[0]))
-    model.optimizer.build(model.trainable_variables)
-    fresh_optimizer = [v.numpy() for v in model.optimizer.variables]
-    runs = []
-    for seed in seeds:
-        model.set_weights(config.build(seq_len=seq_len, seed=seed).get_weights())
-        for variable, value in zip(model.optimizer.variables, fresh_optimizer, strict=True):
-            variable.assign(value)
-        x, y = data.adding_problem(steps * batch_size, seq_len, seed=seed)
-        x_val, y_val = data.adding_problem(n_val, seq_len, seed=seed + 10_000)
-        val_mse = []
-        for step in range(steps):
-            batch = slice(step * batch_size, (step + 1) * batch_size)
-            model.train_on_batch(x[batch], y[batch])
-            if (step + 1) % eval_every == 0:
-                val_mse.append(float(model.test_on_batch(x_val, y_val, return_dict=True)["loss"]))
-                if stop_below is not None and val_mse[-1] < stop_below:
-                    break
-        trained = keras.models.clone_model(model)
-        trained.set_weights(model.get_weights())
-        done = np.arange(1, len(val_mse) + 1) * eval_every
-        runs.append(SequenceRun(label or config.cell, np.asarray(val_mse), done, trained))
-    return runs
-
-
-def first_step_below(run: SequenceRun, threshold: float) -> int | None:
-    """Return the first evaluated step at which ``run``'s validation MSE is below ``threshold``.
-
-    Args:
-        run: A run from :func:`train_adding` or :func:`train_adding_seeds`.
-        threshold: The MSE that counts as solved (e.g. a fraction of the baseline).
-
-    Returns:
-        The optimiser step of that evaluation, or None if the run never got below.
-
-    Used in: "LSTM and GRU".
-    """
-    below = np.flatnonzero(np.asarray(run.val_mse) < threshold)
-    return int(run.steps[below[0]]) if below.size else None

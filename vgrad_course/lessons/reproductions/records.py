@@ -1,4 +1,8 @@
-"""The record of one reproduction, and how to tabulate and plot a set of them."""
+"""The record of one reproduction, and how to tabulate and plot a set of them.
+
+Every reproduction (:mod:`.recurrent`, :mod:`.feedforward`) returns a :class:`Reproduction`;
+the appendix chapter shows a list of them with :func:`table` and :func:`plot_margins`.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +13,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 
-from vgrad_course.palette import BAD, GOOD
+from vgrad_course.palette import BAD, GOOD, GREY
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Reproduction:
-    """The record of one reproduction.
+    """The record of one reproduction (built with keywords only).
 
     Attributes:
         paper: BibTeX key of the paper.
@@ -50,7 +54,7 @@ class Reproduction:
         return self.measured > self.bound if self.higher_is_better else self.measured < self.bound
 
 
-def reproductions_table(records: Sequence[Reproduction]) -> str:
+def table(records: Sequence[Reproduction]) -> str:
     """Format reproduction records as a Markdown table.
 
     Args:
@@ -122,7 +126,7 @@ def plot_margins(
     ax.barh(ypos, shown, color=[GOOD if r.passed else BAD for r in records])
     for y, f, s in zip(ypos, factors, shown, strict=True):
         ax.text(s, y, f" {'≥' if f > cap else ''}{s:.3g}×", va="center", fontsize=8)
-    ax.axvline(1.0, color="0.3", linestyle="--", linewidth=1)
+    ax.axvline(1.0, color=GREY, linestyle="--", linewidth=1)
     ax.set_yticks(ypos, [r.citation for r in records])
     ax.invert_yaxis()
     ax.set_xscale("log")
