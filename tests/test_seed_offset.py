@@ -7,7 +7,7 @@ import pytest
 
 import vgrad_course as vg
 from vgrad_course import data, models
-from vgrad_course.lessons import descent, initialisation, jacobians, recurrence, residual
+from vgrad_course.lessons import descent, initialisation, jacobians, recurrence
 from vgrad_course.seeds import SEED_OFFSET_VARIABLE
 
 
@@ -60,7 +60,9 @@ CASES = {
 # offset k is not the same as seed + k; they must still follow the offset, deterministically.
 BUILDERS = {
     "build_mlp": lambda: _weights(models.build_mlp(2, 4, input_dim=3, output_dim=2, seed=1)),
-    "residual_mlp": lambda: _weights(residual.build_residual_mlp(2, 4, input_dim=3, seed=1)),
+    "residual_mlp": lambda: _weights(
+        models.build_mlp(2, 4, input_dim=3, residual=True, initializer=None, seed=1)
+    ),
     "linear_mlp": lambda: _weights(jacobians.build_deep_linear(3, 4, input_dim=3, seed=1)),
 }
 
