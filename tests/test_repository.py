@@ -196,7 +196,7 @@ def _readme_tree() -> set[str]:
         m = re.match(r"^([│├└─ ]*)(\S+)", line)
         if not m or not m.group(2).endswith((".py", "/")):
             continue
-        depth = len(m.group(1)) // 4
+        depth = len(m.group(1)) // 4 - 1  # "├── " is depth 0
         stack[depth:] = [m.group(2).rstrip("/")]
         paths.add("/".join(stack))
     return paths
