@@ -1,7 +1,8 @@
 """Hostile and broken submissions for the grader tests (written into a folder, never committed).
 
 Each case is the first solution notebook with one cell appended, so that everything before the
-appended cell earns full marks and any lost point is the appended cell's doing.
+appended cell earns full marks and any lost point is the appended cell's doing. The intruders
+reach the submitted files by absolute path; they go into a folder of their own.
 """
 
 from __future__ import annotations
@@ -15,6 +16,12 @@ ROOT = Path(__file__).resolve().parents[1]
 SOLUTION = ROOT / "solutions" / "01_gradient_descent.ipynb"
 #: The line the "tamper" case appends to the checker its kernel imports (its private copy).
 TAMPER_LINE = "# tampered by a submission"
+#: Stands for the folder's absolute path (as a string literal) in the code of the intruders.
+FOLDER = "CORPUS_FOLDER"
+#: The note of a notebook that changed a submitted file.
+RESTORED = "changed files it must not touch, now restored"
+#: The folder the intruders are written to, inside the submissions folder.
+INTRUDERS_DIR = "intruders"
 
 #: name -> (code appended after the solution's cells, expected total, note fragment)
 APPENDED: dict[str, tuple[str, float, str]] = {
@@ -53,6 +60,23 @@ APPENDED: dict[str, tuple[str, float, str]] = {
     ),
 }
 
+#: Notebooks that change submitted originals (shape of :data:`APPENDED`) and their victim.
+INTRUDERS: dict[str, tuple[str, float, str]] = {
+    "overwrite_other": (
+        f"import os\nwith open(os.path.join({FOLDER}, 'victim.ipynb'), 'w') as fh:\n"
+        "    fh.write('{}')",
+        0,
+        f"{RESTORED} ({INTRUDERS_DIR}/victim.ipynb)",
+    ),
+    "delete_own": (
+        f"import os\nos.remove(os.path.join({FOLDER}, 'delete_own.ipynb'))",
+        0,
+        f"{RESTORED} ({INTRUDERS_DIR}/delete_own.ipynb)",
+    ),
+    # Graded after "overwrite_other" (serially): had it read the '{}' written over it, 0 points.
+    "victim": ("victim = True", 8, ""),
+}
+
 #: name -> file content of submissions that are not readable notebooks
 UNREADABLE = {
     "bad_json": '{"cells": [',
@@ -61,12 +85,25 @@ UNREADABLE = {
 
 
 def write_corpus(folder: Path) -> None:
-    """Write every case into ``folder`` (created), plus a file that is not a notebook."""
-    folder.mkdir(parents=True)
-    for name, (code, _, _) in APPENDED.items():
-        nb = nbformat.read(SOLUTION, as_version=4)
-        nb.cells.append(new_code_cell(code))
-        nbformat.write(nb, folder / f"{name}.ipynb")
+    """Write every case of :data:`APPENDED` and :data:`UNREADABLE` into ``folder`` (created),
+    plus a file that is not a notebook."""
+    _write(folder, {name: code for name, (code, _, _) in APPENDED.items()})
     for name, text in UNREADABLE.items():
         (folder / f"{name}.ipynb").write_text(text)
     (folder / "readme.txt").write_text("not a notebook")
+
+
+def write_intruders(submissions: Path) -> None:
+    """Write the :data:`INTRUDERS` into ``submissions/intruders`` (created)."""
+    folder = submissions / INTRUDERS_DIR
+    here = repr(str(folder.resolve()))
+    _write(folder, {name: code.replace(FOLDER, here) for name, (code, _, _) in INTRUDERS.items()})
+
+
+def _write(folder: Path, codes: dict[str, str]) -> None:
+    """Write the solution notebook with ``code`` appended as ``folder/<name>.ipynb``, each."""
+    folder.mkdir(parents=True)
+    for name, code in codes.items():
+        nb = nbformat.read(SOLUTION, as_version=4)
+        nb.cells.append(new_code_cell(code))
+        nbformat.write(nb, folder / f"{name}.ipynb")

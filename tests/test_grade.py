@@ -3,10 +3,11 @@
 One run (one grader process, ``--jobs 2``) grades everything that needs a kernel: fixture
 submissions with a known gradebook, every solution notebook (full marks), three copies of a
 partial submission (determinism across workers), and notebooks that loop, hang, crash, flood
-the output, delete files, tamper with the course package or swallow interrupts
-(:mod:`grading_corpus`). The limits are short (``--timeout 25 --call-timeout 4``) so that the
-hostile cases are cheap; a solution notebook needs about 6 s alone. The fast tests that need no
-kernel are in ``test_grade_units.py``.
+the output, delete files, tamper with the course package, swallow interrupts, or overwrite or
+delete submitted originals by absolute path (:mod:`grading_corpus`). A second, small run grades
+the last ones alone with ``--jobs 1``. The limits are short (``--timeout 25 --call-timeout 4``)
+so that the hostile cases are cheap; a solution notebook needs about 6 s alone. The fast tests
+that need no kernel are in ``test_grade_units.py``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,15 @@ import sys
 from pathlib import Path
 
 import pytest
-from grading_corpus import APPENDED, TAMPER_LINE, UNREADABLE, write_corpus
+from grading_corpus import (
+    APPENDED,
+    INTRUDERS,
+    INTRUDERS_DIR,
+    TAMPER_LINE,
+    UNREADABLE,
+    write_corpus,
+    write_intruders,
+)
 
 from vgrad_course.grading import checks
 
@@ -29,6 +38,7 @@ COPIES = (1, 2)  # with the original: three gradings of the same notebook
 TIMEOUT, CALL_TIMEOUT = 25, 4
 HOSTILE_DIR = "hostile"  # the corpus's folder inside the submissions
 HOSTILE = f"{HOSTILE_DIR}__"  # ... and the prefix it gives the student names
+INTRUDER = f"{INTRUDERS_DIR}__"
 
 
 def _hashes(folder: Path) -> dict[str, str]:
@@ -53,28 +63,18 @@ def _rows(path: Path) -> dict[str, dict[str, str]]:
         return {r["student"]: {k: v for k, v in r.items() if v != ""} for r in csv.DictReader(fh)}
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    """Grade fixtures, solutions, copies and the hostile corpus in one run."""
-    tmp = tmp_path_factory.mktemp("grade")
-    subs = tmp / "submissions"
-    shutil.copytree(FIXTURES / "submissions", subs)
-    shutil.copytree(ROOT / "solutions", subs / "solutions")
-    write_corpus(subs / HOSTILE_DIR)
-    for i in COPIES:
-        shutil.copy(FIXTURES / "submissions" / "carol.ipynb", subs / f"carol_copy{i}.ipynb")
-    # A truncated file (made here: ruff would reject it in the repository).
-    (subs / "erin.ipynb").write_text('{"cells": [ {"cell_type": "code", "source": "max_lr = 0.5"')
+def _grade(subs: Path, jobs: int) -> dict:
+    """Grade ``subs`` in a grader process; what it wrote, and what it changed on disk."""
     before, fixtures_before = _hashes(subs), _hashes(FIXTURES)
     package_before = _package()
-    out = tmp / "out" / "grades.csv"
+    out = subs.parent / "out" / "grades.csv"
     proc = subprocess.run(
         [sys.executable, "-m", "vgrad_course.grade", str(subs), "--out", str(out)]
-        + ["--jobs", "2", "--timeout", str(TIMEOUT), "--call-timeout", str(CALL_TIMEOUT)],
+        + ["--jobs", str(jobs), "--timeout", str(TIMEOUT), "--call-timeout", str(CALL_TIMEOUT)],
         capture_output=True,
         text=True,
         timeout=1500,
-        cwd=tmp,
+        cwd=subs.parent,
     )
     package_after = _package()
     changed = sorted(
@@ -94,12 +94,41 @@ def graded(tmp_path_factory):
     }
 
 
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """Grade fixtures, solutions, copies, the hostile corpus and the intruders in one run."""
+    subs = tmp_path_factory.mktemp("grade") / "submissions"
+    shutil.copytree(FIXTURES / "submissions", subs)
+    shutil.copytree(ROOT / "solutions", subs / "solutions")
+    write_corpus(subs / HOSTILE_DIR)
+    write_intruders(subs)
+    for i in COPIES:
+        shutil.copy(FIXTURES / "submissions" / "carol.ipynb", subs / f"carol_copy{i}.ipynb")
+    # A truncated file (made here: ruff would reject it in the repository).
+    (subs / "erin.ipynb").write_text('{"cells": [ {"cell_type": "code", "source": "max_lr = 0.5"')
+    return _grade(subs, jobs=2)
+
+
+@pytest.fixture(scope="module")
+def graded_serially(tmp_path_factory):
+    """Grade the intruders alone, one notebook at a time."""
+    subs = tmp_path_factory.mktemp("serial") / "submissions"
+    write_intruders(subs)
+    return _grade(subs, jobs=1)
+
+
+@pytest.fixture(params=["graded", "graded_serially"], ids=["jobs2", "jobs1"])
+def run(request):
+    """Each of the two runs."""
+    return request.getfixturevalue(request.param)
+
+
 # Fixtures with a known gradebook, and the solutions.
 
 
 def test_fixture_rows_match_the_expected_gradebook(graded):
     expected = _rows(FIXTURES / "expected_grades.csv")
-    extra = ("solutions__", "carol_copy", HOSTILE)
+    extra = ("solutions__", "carol_copy", HOSTILE, INTRUDER)
     got = {s: r for s, r in graded["rows"].items() if not s.startswith(extra)}
     assert got == expected
 
@@ -168,8 +197,33 @@ def test_unreadable_notebooks_score_zero(graded, name):
     assert "not a readable notebook" in graded["feedback"][HOSTILE + name]
 
 
-def test_submissions_are_never_modified(graded):
-    assert graded["unchanged"]
+def test_submissions_are_never_modified(run):
+    assert run["unchanged"]
+
+
+# The intruders: whatever they do to submitted originals is undone and costs them their score.
+
+
+@pytest.mark.parametrize("name", sorted(INTRUDERS))
+def test_a_notebook_that_changes_submitted_files_scores_0_and_they_are_restored(run, name):
+    _, total, note = INTRUDERS[name]
+    feedback = run["feedback"][INTRUDER + name]
+    assert float(run["rows"][INTRUDER + name]["total"]) == total, feedback
+    assert note in feedback
+    assert run["unchanged"]  # byte-identical afterwards, the deleted one included
+
+
+def test_in_parallel_the_suspects_are_graded_again_one_at_a_time(graded, graded_serially):
+    again = [line for line in graded["stderr"].splitlines() if "to be graded again" in line]
+    for culprit in ("overwrite_other", "delete_own"):  # each was in flight when found
+        assert any(INTRUDER + culprit in line for line in again), again
+    assert "graded again" not in graded_serially["stderr"]
+
+
+def test_the_victim_is_graded_from_its_original(run):
+    feedback = run["feedback"][INTRUDER + "victim"]
+    assert feedback.startswith(f"{INTRUDER}victim (gd): 8/8 points"), feedback
+    assert "note:" not in feedback
 
 
 def test_the_package_on_disk_is_never_modified(graded):

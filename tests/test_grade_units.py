@@ -6,6 +6,8 @@ The end-to-end run (fixtures, solutions, hostile corpus) is ``test_grade.py``.
 from __future__ import annotations
 
 import ast
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
 
 import nbformat
 import numpy as np
@@ -13,7 +15,7 @@ import pytest
 from nbclient.exceptions import CellTimeoutError
 from nbformat.v4 import new_code_cell
 
-from vgrad_course.grading import protocol
+from vgrad_course.grading import cli, protocol
 from vgrad_course.grading.cli import Row, grade_file, main, student_name, write_gradebook
 from vgrad_course.grading.session import Graded, _run_cells, identify_set
 
@@ -48,6 +50,91 @@ def test_empty_folder_gives_a_header_only_gradebook(tmp_path, capsys):
     assert out.read_text().strip() == "student,set,total,max_points"
     assert "no notebooks" in capsys.readouterr().err
     assert main([str(tmp_path / "missing"), "--out", str(out)]) == 2
+
+
+def test_an_existing_gradebook_and_its_feedback_are_protected(tmp_path, monkeypatch):
+    # A notebook that rewrites last run's gradebook scores 0 like one that rewrites a submission.
+    (tmp_path / "subs").mkdir()
+    out, feedback = tmp_path / "g.csv", tmp_path / "feedback"
+    feedback.mkdir()
+    out.write_text("student\n")
+    (feedback / "a.txt").write_text("a")
+    seen = {}
+
+    def grade_folder(root, **options):
+        seen.update(options)
+        return []
+
+    monkeypatch.setattr(cli, "grade_folder", grade_folder)
+    assert main([str(tmp_path / "subs"), "--out", str(out), "--no-progress"]) == 0
+    assert seen["protect"] == [out, feedback / "a.txt"]
+
+
+class _InlinePool:
+    """A stand-in process pool that runs each job as it is submitted (or is already broken)."""
+
+    broken = False
+
+    def __init__(self, *args, **kwargs) -> None:
+        pass
+
+    def __enter__(self) -> _InlinePool:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def submit(self, fn, *args, **kwargs) -> Future:
+        if self.broken:
+            raise BrokenProcessPool("a worker died")
+        future = Future()
+        future.set_result(fn(*args, **kwargs))
+        return future
+
+
+@pytest.fixture
+def graded_inline(tmp_path, monkeypatch):
+    """Grade five stand-in notebooks; "c" overwrites "e" when it runs. Who ran how often?"""
+    root = tmp_path / "subs"
+    root.mkdir()
+    for name in "abcde":
+        (root / f"{name}.ipynb").write_text(name)
+    runs: list[str] = []
+
+    def grade_file(path, student, *, timeout, call_timeout, guard=None):
+        runs.append(student)
+        if student == "c":
+            (root / "e.ipynb").write_text("overwritten")
+        row = Row(student, "gd", {"q": float(path.read_text() == student)}, {"q": 1.0})
+        if guard is not None and (changed := guard()):
+            row.scores, row.feedback = {"q": 0.0}, f"restored {changed}"
+        return row
+
+    monkeypatch.setattr(cli, "grade_file", grade_file)
+    monkeypatch.setattr(cli, "ProcessPoolExecutor", _InlinePool)
+
+    def grade(jobs: int) -> tuple[dict[str, Row], list[str]]:
+        runs.clear()
+        rows = cli.grade_folder(root, jobs=jobs, timeout=5, progress=False)
+        assert [(root / f"{n}.ipynb").read_text() for n in "abcde"] == list("abcde")
+        return {r.student: r for r in rows}, list(runs)
+
+    return grade
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_the_notebook_that_changed_a_submission_scores_0_and_only_it(graded_inline, jobs):
+    rows, runs = graded_inline(jobs)
+    assert {s: r.total for s, r in rows.items()} == {"a": 1, "b": 1, "c": 0, "d": 1, "e": 1}
+    assert rows["c"].feedback == "restored ['e.ipynb']"
+    # In parallel, the two in flight when the change was found (c, d) are graded again.
+    assert runs == (list("abcde") if jobs == 1 else list("abcdecd"))
+
+
+def test_after_a_worker_died_the_rest_is_graded_one_at_a_time(graded_inline, monkeypatch):
+    monkeypatch.setattr(_InlinePool, "broken", True)
+    rows, runs = graded_inline(2)
+    assert runs == list("abcde") and rows["c"].total == 0 and rows["e"].total == 1
 
 
 def test_write_gradebook_rows_and_feedback(tmp_path):

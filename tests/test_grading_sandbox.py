@@ -1,4 +1,5 @@
-"""The private package copy a submission's kernel imports: complete, and every change caught."""
+"""The grader's two defences: the private package copy a kernel imports (complete, and every
+change caught), and the snapshot of the submissions (every change undone, and named)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,15 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from vgrad_course.grading.sandbox import (
     PACKAGE,
     kernel_pythonpath,
     modified_files,
     private_package,
+    restore,
+    snapshot,
 )
 
 
@@ -89,3 +94,63 @@ def test_a_kernel_with_that_pythonpath_imports_the_copy(tmp_path):
         check=True,
     ).stdout
     assert out.strip().startswith(str(dest))
+
+
+@pytest.fixture
+def submissions(tmp_path):
+    """A submissions folder: two notebooks (one in a sub-folder) and a link to a file outside."""
+    folder = tmp_path / "subs"
+    (folder / "alice").mkdir(parents=True)
+    (folder / "bob.ipynb").write_bytes(b'{"cells": []}\n')
+    (folder / "alice" / "07.ipynb").write_bytes(b"\x00 any bytes \xff")
+    (tmp_path / "elsewhere.txt").write_text("not a submission")
+    (folder / "link.ipynb").symlink_to(tmp_path / "elsewhere.txt")
+    return folder
+
+
+def _bytes(folder):
+    return {p: p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_an_untouched_snapshot_restores_nothing(submissions):
+    saved = snapshot(sorted(submissions.rglob("*")))
+    assert sorted(saved) == [submissions / "alice" / "07.ipynb", submissions / "bob.ipynb"]
+    assert restore(saved, root=submissions) == []
+
+
+def test_changed_deleted_and_replaced_files_are_restored_byte_identical(submissions, tmp_path):
+    gradebook = tmp_path / "grades.csv"  # outside the folder: named by its name alone
+    gradebook.write_text("student,total\n")
+    before = _bytes(submissions)
+    saved = snapshot([*sorted(submissions.rglob("*")), gradebook])
+    bob, alice = submissions / "bob.ipynb", submissions / "alice" / "07.ipynb"
+    bob.unlink()
+    bob.symlink_to(tmp_path / "elsewhere.txt")  # a link in its place: never written through
+    alice.write_bytes(b"{}")
+    gradebook.unlink()
+    assert restore(saved, root=submissions) == ["alice/07.ipynb", "bob.ipynb", "grades.csv"]
+    assert _bytes(submissions) == before and not bob.is_symlink()
+    assert gradebook.read_text() == "student,total\n"
+    assert (tmp_path / "elsewhere.txt").read_text() == "not a submission"
+    assert restore(saved, root=submissions) == []
+
+
+def test_a_deleted_folder_and_a_folder_in_place_of_a_file_are_restored(submissions):
+    before = _bytes(submissions)
+    saved = snapshot(sorted(submissions.rglob("*")))
+    (submissions / "alice" / "07.ipynb").unlink()
+    (submissions / "alice").rmdir()
+    (submissions / "bob.ipynb").unlink()
+    (submissions / "bob.ipynb").mkdir()
+    (submissions / "bob.ipynb" / "x").write_text("x")
+    assert restore(saved, root=submissions) == ["alice/07.ipynb", "bob.ipynb"]
+    assert _bytes(submissions) == before
+
+
+def test_an_unreadable_file_is_restored(submissions, tmp_path):
+    saved = snapshot([submissions / "bob.ipynb"])
+    (submissions / "bob.ipynb").chmod(0)
+    if os.access(submissions / "bob.ipynb", os.R_OK):
+        pytest.skip("running as root: permissions do not apply")
+    assert restore(saved, root=tmp_path) == ["subs/bob.ipynb"]
+    assert (submissions / "bob.ipynb").read_bytes() == b'{"cells": []}\n'

@@ -13,7 +13,8 @@ The modules, each importing only the ones listed before it:
 - :mod:`~vgrad_course.grading.checker`: ``check(qid, answer)`` and its per-case results.
 - :mod:`~vgrad_course.grading.protocol`: how answers leave a student's kernel (JSON and arrays).
 - :mod:`~vgrad_course.grading.kernel`: the grader's side of one live kernel.
-- :mod:`~vgrad_course.grading.sandbox`: the private package copy each kernel imports.
+- :mod:`~vgrad_course.grading.sandbox`: the private package copy each kernel imports, and the
+  snapshot that restores the submissions a notebook touched.
 - :mod:`~vgrad_course.grading.session`: running and scoring one submission.
 - :mod:`~vgrad_course.grading.cli`: ``python -m vgrad_course.grade``, a folder to a gradebook.
 - :mod:`~vgrad_course.grading.exercises`: solutions -> exercise notebooks.

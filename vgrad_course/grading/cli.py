@@ -7,9 +7,11 @@ Usage::
 
 Every ``*.ipynb`` under ``SUBMISSIONS`` is one submission, named by its path relative to the
 folder (``alice/07_clipping.ipynb`` -> ``alice__07_clipping``). Each runs on a copy in a fresh
-kernel (:mod:`vgrad_course.grading.session`); the original file is never modified. The CSV has
-one row per submission and one column per question, then ``total`` and ``max_points``; a
-feedback file per submission lands in ``feedback/`` next to the CSV (or ``--feedback-dir``).
+kernel (:mod:`vgrad_course.grading.session`). The CSV has one row per submission and one column
+per question, then ``total`` and ``max_points``; a feedback file per submission lands in
+``feedback/`` next to the CSV (or ``--feedback-dir``).
+A notebook that changes a file under ``SUBMISSIONS`` (or an existing gradebook) scores 0, and
+the file is restored (:mod:`vgrad_course.grading.sandbox`, :func:`grade_folder`).
 """
 
 from __future__ import annotations
@@ -18,16 +20,25 @@ import argparse
 import csv
 import multiprocessing
 import sys
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import nbformat
 from tqdm import tqdm
 
 from vgrad_course.grading import checks
+from vgrad_course.grading.sandbox import restore, snapshot
 from vgrad_course.grading.session import CALL_TIMEOUT, check_limits, grade_notebook
 from vgrad_course.validation import check_int
+
+#: One submission to grade: its notebook and its name in the gradebook.
+Job = tuple[Path, str]
+#: Restores the protected files and names those that had changed (see ``grade_folder``).
+Guard = Callable[[], list[str]]
 
 
 @dataclass
@@ -71,7 +82,12 @@ def student_name(path: Path, root: Path) -> str:
 
 
 def grade_file(
-    path: Path, student: str, *, timeout: float, call_timeout: float = CALL_TIMEOUT
+    path: Path,
+    student: str,
+    *,
+    timeout: float,
+    call_timeout: float = CALL_TIMEOUT,
+    guard: Guard | None = None,
 ) -> Row:
     """Grade one notebook file; any problem becomes a note, never an exception.
 
@@ -80,6 +96,8 @@ def grade_file(
         student: Its name in the gradebook.
         timeout: Seconds allowed for running its cells.
         call_timeout: Seconds each call of a student function may take during the checks.
+        guard: Called once the notebook has finished: restores the protected files it changed
+            and returns their names; if there are any, the notebook scores 0 with a note.
 
     Returns:
         Its :class:`Row`.
@@ -93,15 +111,15 @@ def grade_file(
         reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:300]
         return Row(student, "", feedback=f"{student}: not a readable notebook ({reason})\n")
     graded = grade_notebook(nb, path.name, timeout=timeout, call_timeout=call_timeout)
+    if guard is not None and (changed := guard()):
+        graded.score_zero("changed files it must not touch, now restored", changed)
     row = Row(student, graded.set_name)
-    lines = []
     for qid, result in graded.results.items():
         row.scores[qid], row.max_scores[qid] = result.points, result.max_points
-        lines.append(str(result))
-    total, most = row.total, sum(row.max_scores.values())
-    head = f"{student} ({graded.set_name or 'unknown set'}): {total:g}/{most:g} points"
+    most = sum(row.max_scores.values())
+    head = f"{student} ({graded.set_name or 'unknown set'}): {row.total:g}/{most:g} points"
     notes = [f"note: {n}" for n in graded.notes]
-    row.feedback = "\n".join([head, *notes, "", *lines]) + "\n"
+    row.feedback = "\n".join([head, *notes, "", *map(str, graded.results.values())]) + "\n"
     return row
 
 
@@ -111,19 +129,22 @@ def grade_folder(
     jobs: int = 1,
     timeout: float = 300.0,
     call_timeout: float = CALL_TIMEOUT,
+    protect: Sequence[Path] = (),
     progress: bool = True,
 ) -> list[Row]:
-    """Grade every notebook under ``root``.
+    """Grade every notebook under ``root``, keeping every file under it byte-identical.
 
     Args:
         root: The submissions folder.
         jobs: Number of notebooks graded in parallel (each in its own worker process).
         timeout: Seconds allowed per notebook for running its cells.
         call_timeout: Seconds each call of a student function may take during the checks.
+        protect: Other files no notebook may change (an existing gradebook and feedback).
         progress: Show a progress bar on stderr.
 
     Returns:
-        One :class:`Row` per notebook, sorted by student name.
+        One :class:`Row` per notebook, sorted by student name; a notebook that changed a file
+        under ``root`` or in ``protect`` scores 0 (the file is restored).
 
     Used in: "Graded exercises" (the grader).
     """
@@ -132,30 +153,59 @@ def grade_folder(
     limits = {"timeout": timeout, "call_timeout": call_timeout}
     paths = sorted(p for p in root.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
     jobs_list = [(p, student_name(p, root)) for p in paths]
+    guard = partial(restore, snapshot([*sorted(root.rglob("*")), *protect]), root=root)
     checks.load_all()  # every check is in memory before any submission runs
     bar = tqdm(total=len(paths), desc="grading", unit="nb", disable=not progress, file=sys.stderr)
-    rows: list[Row] = []
-    if jobs == 1:
-        for path, name in jobs_list:
-            rows.append(grade_file(path, name, **limits))
-            bar.update()
-    else:
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=checks.load_all) as pool:
-            futures = {pool.submit(grade_file, p, n, **limits): n for p, n in jobs_list}
-            for fut in as_completed(futures):
-                rows.append(_row_of(fut, futures[fut]))
-                bar.update()
+    rows, serial = (
+        _grade_parallel(jobs_list, jobs, limits, guard, bar) if jobs > 1 else ([], jobs_list)
+    )
+    for path, name in serial:  # one at a time: a change is that notebook's doing
+        rows.append(grade_file(path, name, **limits, guard=guard))
+        bar.update()
     bar.close()
     return sorted(rows, key=lambda r: r.student)
 
 
-def _row_of(future: Future, student: str) -> Row:
-    """The row a worker returned; if the worker process died, a row that says so."""
-    try:
-        return future.result()
-    except Exception as exc:  # a dead worker: the submission still gets its row
-        return Row(student, "", feedback=f"{student}: grading failed ({exc!r})\n"[:400])
+def _grade_parallel(
+    jobs_list: list[Job], jobs: int, limits: dict[str, float], guard: Guard, bar: tqdm
+) -> tuple[list[Row], list[Job]]:
+    """Grade in worker processes: the rows, and the notebooks left to grade one at a time.
+
+    At most ``jobs`` notebooks are handed to the pool at once, so each is running or done.
+    Whenever some finish, ``guard`` restores the protected files; if one had changed, the
+    culprit, and any notebook that may have read a changed file, is among those in flight:
+    all of them become suspects (their rows are dropped). If a worker process dies, the
+    notebooks not started yet are left to grade one at a time too.
+    """
+    rows: list[Row] = []
+    suspects: dict[Job, None] = {}  # an ordered set
+    todo = list(reversed(jobs_list))
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=checks.load_all) as pool:
+        flying: dict[Future, Job] = {}
+        while todo or flying:
+            while todo and len(flying) < jobs:
+                try:
+                    flying[pool.submit(grade_file, *todo[-1], **limits)] = todo[-1]
+                except BrokenProcessPool:
+                    break
+                todo.pop()
+            if not flying:  # the pool is broken
+                break
+            done, _ = wait(flying, return_when=FIRST_COMPLETED)
+            if guard():
+                names = ", ".join(name for _, name in flying.values())
+                tqdm.write(f"a submitted file changed: {names} to be graded again", sys.stderr)
+                suspects.update(dict.fromkeys(flying.values()))
+            for fut in done:
+                if (job := flying.pop(fut)) in suspects:
+                    continue
+                try:
+                    rows.append(fut.result())
+                except Exception as exc:  # a dead worker: the submission still gets its row
+                    rows.append(Row(job[1], "", feedback=f"{job[1]}: grading failed ({exc!r})\n"))
+                bar.update()
+    return rows, [*suspects, *reversed(todo)]
 
 
 def write_gradebook(rows: list[Row], out: Path, feedback_dir: Path) -> list[str]:
@@ -228,16 +278,17 @@ def main(argv: list[str] | None = None) -> int:
     others = [p for p in args.submissions.rglob("*") if p.is_file() and p.suffix != ".ipynb"]
     for p in others:
         print(f"skipped (not a notebook): {p}", file=sys.stderr)
+    feedback = args.feedback_dir or args.out.parent / "feedback"
     rows = grade_folder(
         args.submissions,
         jobs=args.jobs,
         timeout=args.timeout,
         call_timeout=args.call_timeout,
+        protect=[args.out, *sorted(feedback.glob("*.txt"))],
         progress=not args.no_progress,
     )
     if not rows:
         print(f"warning: no notebooks in {args.submissions}", file=sys.stderr)
-    feedback = args.feedback_dir or args.out.parent / "feedback"
     write_gradebook(rows, args.out, feedback)
     print(
         f"graded {len(rows)} submission(s) -> {args.out} (feedback in {feedback})", file=sys.stderr

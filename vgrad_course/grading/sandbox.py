@@ -1,17 +1,23 @@
-"""The grader's one tamper defence: each submission's kernel imports a private package copy.
+"""What a submission may not change on disk, and how the grader keeps it so: one defence each.
 
-:func:`private_package` copies the whole installed ``vgrad_course`` (every file of its folder:
-the library, the lessons and this grader) for one submission and returns a manifest of the
-copy; :func:`kernel_pythonpath` puts the copy first on the kernel's ``PYTHONPATH``. A notebook
-that edits the checker through ``vgrad_course.grading.checker.__file__`` (or any other module)
-therefore edits only its own copy: the installed package stays byte-identical, submissions
-graded side by side never see the edit, and :func:`modified_files` names what changed against
-the manifest, so the change is attributed to exactly that submission. The grader itself scores
-with the checks it imported from the installed package before the submission ran.
+**The course package: a private copy.** :func:`private_package` copies the whole installed
+``vgrad_course`` (the library, the lessons and this grader) for one submission and returns a
+manifest of the copy; :func:`kernel_pythonpath` puts the copy first on the kernel's
+``PYTHONPATH``. A notebook that edits the checker through
+``vgrad_course.grading.checker.__file__`` (or any other module) therefore edits only its own
+copy: the installed package stays byte-identical, submissions graded side by side never see the
+edit, and :func:`modified_files` names what changed against the manifest, so the change is
+attributed to exactly that submission. The grader scores with the checks it imported from the
+installed package before any submission ran.
 
-Student code still runs with the grader's permissions: a notebook that looks up the installed
-package (or any other file) by absolute path can write to it. Grade untrusted work in a
-container or a throw-away account.
+**The submissions (and an existing gradebook): a snapshot.** They stay where the instructor
+put them, within reach of any notebook that knows their absolute path. :func:`snapshot` keeps
+their bytes before grading starts; :func:`restore`, called after each notebook finishes,
+rewrites every file that a notebook changed, deleted or replaced, and names them, so that the
+grader (:mod:`vgrad_course.grading.cli`) can score the notebook that did it 0.
+
+Nothing else is protected: student code runs with the grader's permissions and can write to
+any other file by its absolute path. Grade untrusted work in a container or a throw-away account.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 #: The installed package (the grader's own copy): this file's grandparent folder.
@@ -87,8 +94,68 @@ def _manifest(folder: Path) -> dict[str, str]:
             if name.endswith(".pyc"):
                 continue
             rel = path.relative_to(folder).as_posix()
-            regular = path.is_file() and not path.is_symlink()
             manifest[rel] = (
-                hashlib.sha256(path.read_bytes()).hexdigest() if regular else _NOT_A_FILE
+                hashlib.sha256(path.read_bytes()).hexdigest() if _regular(path) else _NOT_A_FILE
             )
     return manifest
+
+
+def snapshot(paths: Iterable[Path]) -> dict[Path, bytes]:
+    """Keep the bytes of files no submission may change, before any submission runs.
+
+    Args:
+        paths: The files to protect; missing paths and links are left out (restoring a link
+            as a file would itself change the folder).
+
+    Returns:
+        Each regular file's bytes, by its path (what :func:`restore` rewrites).
+
+    Used in: "Graded exercises" (the grader).
+    """
+    return {p: p.read_bytes() for p in paths if _regular(p)}
+
+
+def restore(saved: Mapping[Path, bytes], *, root: Path) -> list[str]:
+    """Put back every file of a :func:`snapshot` that is no longer byte-identical.
+
+    A file that was changed, deleted, made unreadable, or replaced by a link or a folder is
+    removed and rewritten with its saved bytes (its folder re-created if need be). A replaced
+    file is unlinked first, so nothing is written through a link a notebook put in its place.
+
+    Args:
+        saved: What :func:`snapshot` returned.
+        root: The folder to name the restored files from (the submissions folder).
+
+    Returns:
+        The files that had changed and are now restored, in the snapshot's order: their paths
+        relative to ``root``, or their names alone when outside it.
+
+    Used in: "Graded exercises" (the grader).
+    """
+    changed = []
+    for path, data in saved.items():
+        if _intact(path, data):
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif path.is_symlink() or path.exists():
+            path.unlink()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        changed.append(
+            path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
+        )
+    return changed
+
+
+def _regular(path: Path) -> bool:
+    """Whether ``path`` is a regular file itself, not a link to one."""
+    return path.is_file() and not path.is_symlink()
+
+
+def _intact(path: Path, data: bytes) -> bool:
+    """Whether ``path`` is still a regular file holding exactly ``data``."""
+    try:
+        return _regular(path) and path.read_bytes() == data
+    except OSError:  # made unreadable
+        return False

@@ -44,6 +44,19 @@ class Graded:
     results: dict[str, Result] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
+    def score_zero(self, what: str, files: list[str]) -> None:
+        """Score every question 0 because the notebook changed files it must not, and say so.
+
+        Args:
+            what: What the notebook did, e.g. ``"modified the course package"``.
+            files: The files, as the feedback should name them (the first five are listed).
+
+        Used in: "Graded exercises" (the grader).
+        """
+        listed = ", ".join(files[:5]) + (", ..." if len(files) > 5 else "")
+        self.notes.append(f"the notebook {what} ({listed}); scored 0")
+        self.results = {q: unscored(q, f"scored 0: the notebook {what}") for q in self.results}
+
 
 def check_limits(timeout: float, call_timeout: float) -> None:
     """Reject time limits that are not positive numbers.
@@ -143,12 +156,10 @@ def grade_notebook(
         except (CellTimeoutError, RuntimeError, OSError) as exc:
             graded.notes.append(f"grading stopped: {type(exc).__name__}: {exc}"[:300])
         tampered = modified_files(package, manifest)
-    if tampered:
-        listed = ", ".join(tampered[:5]) + (", ..." if len(tampered) > 5 else "")
-        graded.notes.append(f"the notebook modified the course package ({listed}); scored 0")
-        graded.results = {qid: unscored(qid, "scored 0: the package was modified") for qid in qids}
     for qid in qids:  # questions never reached score 0
         graded.results.setdefault(qid, unscored(qid, _UNREACHED))
+    if tampered:
+        graded.score_zero("modified the course package", tampered)
     return graded
 
 
