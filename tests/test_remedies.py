@@ -1,4 +1,7 @@
+import copy
 import dataclasses
+import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -116,3 +119,78 @@ def test_configs_build_for_their_inputs_and_are_keyword_only():
     np.testing.assert_array_equal(mlp.get_layer("hidden_2").bias.numpy(), -1.0)
     with pytest.raises(TypeError):
         configs.MLPConfig(3, 8)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = json.loads((ROOT / "vgrad_course" / "lessons" / "remedies.json").read_text("utf-8"))
+
+
+def test_registry_is_the_data_file_in_file_order():
+    assert list(remedies.REMEDIES) == [entry["key"] for entry in DATA]
+    for entry, remedy in zip(DATA, remedies.REMEDIES.values(), strict=True):
+        assert dataclasses.asdict(remedy) == entry | {
+            "changes": tuple(tuple(pair) for pair in entry["changes"].items())
+        }
+    # JSON's types arrive as the configurations expect them
+    assert dict(remedies.get_remedy("residual").changes) == {"residual": True, "initializer": None}
+    assert dict(remedies.get_remedy("adam").changes)["lr"] == 1e-3
+
+
+def _broken(index, **fields):
+    entries = copy.deepcopy(DATA)
+    entries[index] |= fields
+    return entries
+
+
+def _without(index, field):
+    entries = copy.deepcopy(DATA)
+    del entries[index][field]
+    return entries
+
+
+@pytest.mark.parametrize(
+    ("entries", "message"),
+    [
+        (_without(2, "paper"), r"entry 2 \('glorot_init'\): missing fields \['paper'\]"),
+        (_broken(3, year=2015), r"entry 3 \('he_init'\): .*unknown fields \['year'\]"),
+        (_broken(1, key="clip_norm"), r"entry 1 \('clip_norm'\): duplicate key 'clip_norm'"),
+        (_broken(4, problem="cnn"), r"entry 4 \('relu'\): .*problem must be one of"),
+        (_broken(4, changes={"dropout": 0.5}), r"'relu'.*\['dropout'\].*neither MLPConfig"),
+        (_broken(4, changes=[["lr", 1.0]]), r"'relu'.*'changes' must be an object"),
+        (_broken(4, changes={}), r"'relu'.*changes nothing"),
+        (_broken(5, name=3), r"entry 5 \('batch_norm'\): .*non-empty string"),
+        (DATA[:2] + ["relu"], r"entry 2: expected an object"),
+        ({"relu": DATA[4]}, r"must hold a list"),
+    ],
+)
+def test_a_broken_data_file_is_an_error_naming_the_entry(entries, message):
+    with pytest.raises(ValueError, match=message):
+        remedies._registry(entries)
+
+
+def test_a_remedy_may_change_only_configuration_fields():
+    with pytest.raises(ValueError, match="neither MLPConfig nor RNNConfig"):
+        remedies.Remedy(
+            key="k",
+            name="n",
+            description="d",
+            chapter="07_x",
+            paper="p",
+            problem="rnn",
+            changes=(("dropout", 0.5),),
+        )
+
+
+def test_every_json_data_file_ships_in_the_wheel():
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))
+    package_data = pyproject["tool"]["setuptools"]["package-data"]
+    packages = [p.parent for p in (ROOT / "vgrad_course").rglob("__init__.py")]
+    shipped = set()
+    for package, patterns in package_data.items():
+        # setuptools globs each pattern in the package's folder ("*": in every package's)
+        folders = packages if package == "*" else [ROOT.joinpath(*package.split("."))]
+        shipped |= {path for folder in folders for p in patterns for path in folder.glob(p)}
+    data_files = set((ROOT / "vgrad_course").rglob("*.json"))
+    assert {p.name for p in data_files} >= {"remedies.json", "papers.json"}
+    assert data_files <= shipped, sorted(str(p.relative_to(ROOT)) for p in data_files - shipped)

@@ -1,4 +1,8 @@
+import copy
 import dataclasses
+import inspect
+import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -170,3 +174,83 @@ def test_he2016_record_matches_its_extras():
     norms = probes.hidden_kernel_norms(plain, x, y, loss=training.classification_loss())
     assert extras["first_over_last"] == pytest.approx(norms[0] / norms[-1], rel=1e-5)
     assert record.paper == "he2016deep" and record.bound > 0
+
+
+PAPERS = json.loads(
+    (
+        Path(__file__).resolve().parents[1] / "vgrad_course/lessons/reproductions/papers.json"
+    ).read_text("utf-8")
+)
+
+
+def test_each_reproduction_records_its_own_paper_in_the_data_file_order():
+    bib = Path("book/references.bib").read_text(encoding="utf-8")
+    assert len(PAPERS) == len(REPRODUCTIONS)
+    for entry, reproduce in zip(PAPERS, REPRODUCTIONS, strict=True):
+        assert f'"{entry["paper"]}"' in inspect.getsource(reproduce), reproduce.__name__
+        assert "{" + entry["paper"] + "," in bib, entry["paper"]
+
+
+def test_record_fills_the_templates_from_the_arguments():
+    r = records.record("bengio1994learning", measured=7.4321e-4, units=8, seq_len=12)
+    assert r.citation == "Bengio et al. 1994" and r.paper == "bengio1994learning"
+    assert r.our_setup == "tanh RNN(8), adding problem T=12, at initialisation"
+    assert r.detail == "first/last = 7.4e-04"
+    assert (r.bound, r.higher_is_better, r.measured, r.extras) == (0.01, False, 7.4321e-4, ())
+    final = {"plain_shallow": 1.714, "plain_deep": 2.3, "residual_deep": 1.481}
+    setup = {"depth": 3, "shallow": 1, "width": 4, "lr": 0.05, "epochs": 2}
+    r = records.record(
+        "he2016deep", measured=0.5, extras=(("a", 1.0),), first_over_last=2.07, **setup, **final
+    )
+    assert r.our_setup == (
+        "plain ReLU MLPs of 1 and 3 layers and a residual MLP of 3 blocks, width 4, He init, "
+        "momentum SGD 0.05, 2 epochs, 2000 MNIST-1D examples"
+    )
+    assert r.quantity == "training loss: plain-3 − max(plain-1, residual-3)"
+    assert r.detail == (
+        "plain-1 1.71, plain-3 2.30, residual-3 1.48; at initialisation plain-3's "
+        "‖∂L/∂W_1‖ / ‖∂L/∂W_3‖ = 2.1"
+    )
+    assert r.extras == (("a", 1.0),) and isinstance(r.bound, float)
+
+
+def test_record_says_which_template_parameter_is_missing_or_unused():
+    with pytest.raises(TypeError, match=r"need \['seq_len'\] \(not given\)"):
+        records.record("bengio1994learning", measured=1.0, units=8)
+    with pytest.raises(TypeError, match=r"do not use \['depth'\]"):
+        records.record("bengio1994learning", measured=1.0, units=8, seq_len=3, depth=2)
+    with pytest.raises(ValueError, match="no paper 'smith2020'"):
+        records.record("smith2020", measured=1.0)
+    with pytest.raises(ValueError, match="cannot fill its detail"):
+        records.record("bengio1994learning", measured="tiny", units=8, seq_len=3)
+
+
+def _broken(**fields):
+    return [PAPERS[0] | fields, *copy.deepcopy(PAPERS[1:])]
+
+
+@pytest.mark.parametrize(
+    ("entries", "message"),
+    [
+        (
+            [{k: v for k, v in PAPERS[0].items() if k != "bound"}],
+            r"entry 0 \('bengio1994learning'\): missing fields \['bound'\], unknown fields \[\]",
+        ),
+        (_broken(year=1994), r"unknown fields \['year'\]"),
+        ([PAPERS[0], PAPERS[1], PAPERS[0]], r"entry 2 \('bengio1994learning'\): duplicate"),
+        (_broken(bound=0), "bound must be a positive number"),
+        (_broken(bound="0.01"), "bound must be a positive number"),
+        (_broken(bound=True), "bound must be a positive number"),
+        (_broken(higher_is_better="no"), "higher_is_better must be true or false"),
+        (_broken(citation=1994), "must be strings"),
+        (_broken(detail="first/last = {}"), r"'bengio1994learning'\): template .*plain name"),
+        (_broken(detail="{ratio.real}"), "plain name"),
+        (_broken(detail="{ratio:{width}}"), "plain name"),
+        (_broken(our_setup="RNN({units)"), r"'bengio1994learning'\): expected '}'"),
+        ([PAPERS[0], "he2016deep"], r"entry 1: expected an object"),
+        ({"bengio1994learning": PAPERS[0]}, "must hold a list"),
+    ],
+)
+def test_a_broken_papers_file_is_an_error_naming_the_entry(entries, message):
+    with pytest.raises(ValueError, match=message):
+        records._papers(entries)

@@ -9,17 +9,29 @@ remedies by looping over :data:`REMEDIES` and training the configurations with
 
     nets = remedies.variants_of(configs.MLPConfig(), ["he_init", "batch_norm"])
     histories = comparison.train_configs(nets, x, y, epochs=4, batch_size=64)
+
+The entries are data in ``remedies.json`` next to this module, one object per remedy in
+teaching order (``changes`` maps configuration fields to values); they are read and checked
+once, when this module is imported.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from importlib import resources
 
-from vgrad_course.lessons.configs import Config
+from vgrad_course.lessons.configs import Config, MLPConfig, RNNConfig
 
 PROBLEMS: tuple[str, ...] = ("deep-mlp", "rnn")
+#: The registry's data file, shipped next to this module.
+DATA_FILE: str = "remedies.json"
+#: Every setting a remedy may change: the fields of either configuration.
+CONFIG_FIELDS: frozenset[str] = frozenset(
+    f.name for config in (MLPConfig, RNNConfig) for f in dataclasses.fields(config)
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -46,9 +58,16 @@ class Remedy:
 
     def __post_init__(self) -> None:
         if self.problem not in PROBLEMS:
-            raise ValueError(f"problem must be one of {PROBLEMS}, got {self.problem!r}")
+            raise ValueError(
+                f"remedy {self.key!r}: problem must be one of {PROBLEMS}, got {self.problem!r}"
+            )
         if not self.changes:
             raise ValueError(f"remedy {self.key!r} changes nothing")
+        unknown = [field for field, _ in self.changes if field not in CONFIG_FIELDS]
+        if unknown:
+            raise ValueError(
+                f"remedy {self.key!r} changes {unknown}, which neither MLPConfig nor RNNConfig has"
+            )
 
     def applies_to(self, config: Config) -> bool:
         """Return True if every setting this remedy changes exists in ``config``.
@@ -88,120 +107,52 @@ class Remedy:
         return dataclasses.replace(config, **dict(self.changes))
 
 
-_ENTRIES = (
-    Remedy(
-        key="clip_norm",
-        name="Gradient clipping by norm",
-        description="Rescale the whole gradient when its norm exceeds a "
-        "threshold; keeps the direction.",
-        chapter="07_clipping",
-        paper="pascanu2013difficulty",
-        problem="rnn",
-        changes=(("global_clipnorm", 1.0),),
-    ),
-    Remedy(
-        key="clip_value",
-        name="Gradient clipping by value",
-        description="Clamp each gradient entry to [-c, c]; bounds the "
-        "step but can change its direction.",
-        chapter="07_clipping",
-        paper="mikolov2012statistical",
-        problem="rnn",
-        changes=(("clipvalue", 0.1),),
-    ),
-    Remedy(
-        key="glorot_init",
-        name="Glorot (Xavier) initialisation",
-        description="Scale weights by 2/(fan_in + fan_out) so signal "
-        "variance is kept forwards and backwards.",
-        chapter="08_initialisation",
-        paper="glorot2010understanding",
-        problem="deep-mlp",
-        changes=(("initializer", "glorot_normal"),),
-    ),
-    Remedy(
-        key="he_init",
-        name="He initialisation (with ReLU)",
-        description="Variance 2/fan_in compensates ReLU zeroing half its "
-        "inputs; the pair He et al. used.",
-        chapter="08_initialisation",
-        paper="he2015delving",
-        problem="deep-mlp",
-        changes=(("initializer", "he_normal"), ("activation", "relu")),
-    ),
-    Remedy(
-        key="relu",
-        name="Non-saturating activation (ReLU)",
-        description="Replace the sigmoid by ReLU, whose derivative is "
-        "1 wherever the unit is active.",
-        chapter="09_activations",
-        paper="glorot2010understanding",
-        problem="deep-mlp",
-        changes=(("activation", "relu"),),
-    ),
-    Remedy(
-        key="batch_norm",
-        name="Batch normalization",
-        description="Standardise each pre-activation over the batch, "
-        "keeping units out of saturation.",
-        chapter="10_batch_norm",
-        paper="ioffe2015batch",
-        problem="deep-mlp",
-        changes=(("batch_norm", True),),
-    ),
-    Remedy(
-        key="residual",
-        name="Residual connections",
-        description="Add the identity around each layer (pre-activation blocks whose branches "
-        "start small), so the backward signal has a path with factor 1.",
-        chapter="11_residual",
-        paper="he2016deep",
-        problem="deep-mlp",
-        changes=(("residual", True), ("initializer", None)),
-    ),
-    Remedy(
-        key="adam",
-        name="Adam optimiser",
-        description="Divide each step by a running gradient scale: small "
-        "gradients still give sizeable steps.",
-        chapter="14_together",
-        paper="kingma2015adam",
-        problem="deep-mlp",
-        changes=(("optimizer", "adam"), ("lr", 1e-3)),
-    ),
-    Remedy(
-        key="lstm",
-        name="LSTM",
-        description="Gated cell whose additive cell-state update gives "
-        "gradients a highway through time.",
-        chapter="12_lstm_gru",
-        paper="hochreiter1997lstm",
-        problem="rnn",
-        changes=(("cell", "lstm"),),
-    ),
-    Remedy(
-        key="gru",
-        name="GRU",
-        description="A lighter gated cell: the update gate interpolates between old and new state.",
-        chapter="12_lstm_gru",
-        paper="cho2014learning",
-        problem="rnn",
-        changes=(("cell", "gru"),),
-    ),
-    Remedy(
-        key="irnn",
-        name="IRNN (identity-initialised ReLU RNN)",
-        description="Recurrent weights start at the identity with ReLU "
-        "units: the state is copied forward.",
-        chapter="13_irnn",
-        paper="le2015simple",
-        problem="rnn",
-        changes=(("cell", "irnn"),),
-    ),
-)
+def _registry(entries: object, *, source: str = DATA_FILE) -> dict[str, Remedy]:
+    """Build the registry from the data file's entries, checking each one.
 
-#: Every remedy of the course, by key, in the order the book teaches them.
-REMEDIES: dict[str, Remedy] = {r.key: r for r in _ENTRIES}
+    Args:
+        entries: The parsed data file: a list of objects with exactly the fields of
+            :class:`Remedy`, ``changes`` being an object ``{field: value}``.
+        source: The file's name, for error messages.
+
+    Returns:
+        ``{key: Remedy}`` in the order of the entries.
+
+    Raises:
+        ValueError: Naming the entry: not an object, a missing or unknown field, a field of the
+            wrong type, a duplicate key, an unknown problem, or a change of a setting neither
+            configuration has.
+    """
+    if not isinstance(entries, list):
+        raise ValueError(f"{source} must hold a list of remedies, got {type(entries).__name__}")
+    fields = [f.name for f in dataclasses.fields(Remedy)]
+    registry: dict[str, Remedy] = {}
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            raise ValueError(f"{source}, entry {i}: expected an object, got {entry!r}")
+        where = f"{source}, entry {i} ({entry.get('key', 'no key')!r})"
+        missing = [f for f in fields if f not in entry]
+        unknown = sorted(set(entry) - set(fields))
+        if missing or unknown:
+            raise ValueError(f"{where}: missing fields {missing}, unknown fields {unknown}")
+        if not all(isinstance(entry[f], str) and entry[f] for f in fields if f != "changes"):
+            raise ValueError(f"{where}: every field but 'changes' must be a non-empty string")
+        if not isinstance(entry["changes"], dict):
+            raise ValueError(f"{where}: 'changes' must be an object {{field: value}}")
+        if entry["key"] in registry:
+            raise ValueError(f"{where}: duplicate key {entry['key']!r}")
+        try:
+            remedy = Remedy(**(entry | {"changes": tuple(entry["changes"].items())}))
+        except ValueError as err:
+            raise ValueError(f"{where}: {err}") from None
+        registry[remedy.key] = remedy
+    return registry
+
+
+#: Every remedy of the course, by key, in the order the book teaches them (``remedies.json``).
+REMEDIES: dict[str, Remedy] = _registry(
+    json.loads(resources.files(__package__).joinpath(DATA_FILE).read_text(encoding="utf-8"))
+)
 
 
 def get_remedy(key: str) -> Remedy:

@@ -8,7 +8,8 @@ for the records:
 - :mod:`.recurrent`: Bengio et al. 1994, Pascanu et al. 2013, Le et al. 2015;
 - :mod:`.feedforward`: Glorot & Bengio 2010, He et al. 2015, Ioffe & Szegedy 2015,
   He et al. 2016;
-- :mod:`.records`: the record, its Markdown table and the margins plot.
+- :mod:`.records`: the record (its fixed facts read from ``papers.json``), its Markdown table
+  and the margins plot.
 
 The appendix chapter runs every entry of :data:`REPRODUCTIONS` and tabulates the records.
 """

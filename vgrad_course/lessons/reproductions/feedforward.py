@@ -4,6 +4,7 @@ Each function runs one small experiment on MNIST-1D (a few seconds on two CPU co
 returns a :class:`~.records.Reproduction`. The remedies trained here (batch normalization,
 residual connections, He initialisation) are the registry's (:mod:`~vgrad_course.lessons.remedies`)
 applied to a :class:`~vgrad_course.lessons.configs.MLPConfig`, as in the chapters that teach them.
+The papers' fixed facts come from ``papers.json`` (:func:`~.records.record`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 from vgrad_course import data, models, probes, training
 from vgrad_course.lessons import comparison, remedies
 from vgrad_course.lessons.configs import MLPConfig
-from vgrad_course.lessons.reproductions.records import Reproduction
+from vgrad_course.lessons.reproductions import records
 from vgrad_course.seeds import effective_seed, make_rng
 
 #: Seed 0 draws from MNIST-1D's default data set (generator seed 42); seed ``s`` from ``42 + s``.
@@ -39,7 +40,7 @@ def _std_ratio(model: object, x: np.ndarray) -> float:
     return float(stats[-1].std / stats[0].std)
 
 
-def glorot2010(*, depth: int = 10, width: int = 128, seed: int = 0) -> Reproduction:
+def glorot2010(*, depth: int = 10, width: int = 128, seed: int = 0) -> records.Reproduction:
     """Normalised initialisation keeps activations alive across depth (Glorot & Bengio 2010).
 
     Compares the "standard" heuristic U[-1/sqrt(n), 1/sqrt(n)] with the normalised
@@ -65,22 +66,12 @@ def glorot2010(*, depth: int = 10, width: int = 128, seed: int = 0) -> Reproduct
         model = models.build_mlp(depth, width, activation="tanh", initializer=init, seed=seed)
         ratios[label] = _std_ratio(model, x)
     gain = ratios["normalised"] / ratios["standard"]
-    return Reproduction(
-        paper="glorot2010understanding",
-        citation="Glorot & Bengio 2010",
-        paper_setup="5-layer tanh/sigmoid nets, standard vs normalised init, activation histograms",
-        paper_result="with standard init activations shrink layer by layer; normalised init "
-        "keeps them",
-        our_setup=f"{depth}×{width} tanh MLP on MNIST-1D, at initialisation",
-        quantity=f"std(layer {depth}) / std(layer 1): normalised over standard",
-        measured=gain,
-        bound=10.0,
-        higher_is_better=True,
-        detail=f"normalised {ratios['normalised']:.2f}, standard {ratios['standard']:.1e}",
+    return records.record(
+        "glorot2010understanding", measured=gain, depth=depth, width=width, **ratios
     )
 
 
-def he2015(*, depth: int = 30, width: int = 64, seed: int = 0) -> Reproduction:
+def he2015(*, depth: int = 30, width: int = 64, seed: int = 0) -> records.Reproduction:
     """He initialisation keeps a 30-layer ReLU net's signal alive; Glorot's does not (He 2015).
 
     Both networks are measured on the same 512 examples, before training.
@@ -102,21 +93,10 @@ def he2015(*, depth: int = 30, width: int = 64, seed: int = 0) -> Reproduction:
         model = models.build_mlp(depth, width, activation="relu", initializer=init, seed=seed)
         ratios[init] = _std_ratio(model, x)
     gain = ratios["he_normal"] / ratios["glorot_uniform"]
-    return Reproduction(
-        paper="he2015delving",
-        citation="He et al. 2015",
-        paper_setup="30-layer plain ReLU conv net on ImageNet",
-        paper_result="with Xavier init the 30-layer net stalls; with He init it converges",
-        our_setup=f"{depth}×{width} ReLU MLP on MNIST-1D, at initialisation",
-        quantity=f"std(layer {depth}) / std(layer 1): He over Glorot",
-        measured=gain,
-        bound=100.0,
-        higher_is_better=True,
-        detail=f"He {ratios['he_normal']:.2f}, Glorot {ratios['glorot_uniform']:.1e}",
-    )
+    return records.record("he2015delving", measured=gain, depth=depth, width=width, **ratios)
 
 
-def ioffe2015(*, depth: int = 12, width: int = 64, seed: int = 0) -> Reproduction:
+def ioffe2015(*, depth: int = 12, width: int = 64, seed: int = 0) -> records.Reproduction:
     """Batch normalization lets a deep sigmoid network train (Ioffe & Szegedy 2015).
 
     The sick network is :class:`~vgrad_course.lessons.configs.MLPConfig`'s baseline (sigmoid,
@@ -139,20 +119,9 @@ def ioffe2015(*, depth: int = 12, width: int = 64, seed: int = 0) -> Reproductio
     variants = remedies.variants_of(MLPConfig(depth=depth, width=width), ["batch_norm"])
     histories = comparison.train_configs(variants, x, y, epochs=epochs, batch_size=64, seed=seed)
     loss = comparison.final_values(histories)
-    sick, cured = loss["baseline"], loss["batch_norm"]
-    return Reproduction(
-        paper="ioffe2015batch",
-        citation="Ioffe & Szegedy 2015",
-        paper_setup="Inception on ImageNet; also a 3×100 sigmoid MLP on MNIST",
-        paper_result="BN trains far faster and lets saturating nonlinearities be used",
-        our_setup=f"{depth}×{width} sigmoid MLP, N(0, 0.05²) init, SGD 0.1, "
-        f"{n} MNIST-1D examples, {epochs} epochs",
-        quantity="training loss: without − with the remedy",
-        measured=sick - cured,
-        bound=0.3,
-        higher_is_better=True,
-        detail=f"without {sick:.2f}, with {cured:.2f}",
-    )
+    setup = {"depth": depth, "width": width, "n": n, "epochs": epochs}
+    removed = loss["baseline"] - loss["batch_norm"]
+    return records.record("ioffe2015batch", measured=removed, **setup, **loss)
 
 
 def degradation_margin(plain_shallow: float, plain_deep: float, residual_deep: float) -> float:
@@ -187,7 +156,7 @@ def he2016(
     lr: float = 0.01,
     epochs: int = 5,
     seed: int = 0,
-) -> Reproduction:
+) -> records.Reproduction:
     """Deeper plain nets train worse, even well initialised; residual nets do not (He 2016).
 
     Three networks are trained on the same data in the same order: plain ReLU MLPs of
@@ -223,24 +192,14 @@ def he2016(
     first_over_last = float(norms[0] / norms[-1])
     histories = comparison.train_configs(variants, x, y, epochs=epochs, batch_size=64, seed=seed)
     final = comparison.final_values(histories)
-    return Reproduction(
-        paper="he2016deep",
-        citation="He et al. 2016",
-        paper_setup="plain nets and ResNets of 18 and 34 layers on ImageNet (20–110 on "
-        "CIFAR-10), He init and BN",
-        paper_result="the deeper plain net has higher *training* error, though its signals do "
-        "not vanish; the deeper ResNet has lower",
-        our_setup=f"plain ReLU MLPs of {shallow} and {depth} layers and a residual MLP of "
-        f"{depth} blocks, width {width}, He init, momentum SGD {lr:g}, {epochs} epochs, "
-        "2000 MNIST-1D examples",
-        quantity=f"training loss: plain-{depth} − max(plain-{shallow}, residual-{depth})",
-        measured=degradation_margin(
-            final["plain_shallow"], final["plain_deep"], final["residual_deep"]
-        ),
-        bound=0.2,
-        higher_is_better=True,
-        detail=f"plain-{shallow} {final['plain_shallow']:.2f}, plain-{depth} "
-        f"{final['plain_deep']:.2f}, residual-{depth} {final['residual_deep']:.2f}; at "
-        f"initialisation plain-{depth}'s ‖∂L/∂W_1‖ / ‖∂L/∂W_{depth}‖ = {first_over_last:.2g}",
-        extras=(("first_over_last", first_over_last), *final.items()),
+    margin = degradation_margin(final["plain_shallow"], final["plain_deep"], final["residual_deep"])
+    setup = {"depth": depth, "shallow": shallow, "width": width, "lr": lr, "epochs": epochs}
+    extras = (("first_over_last", first_over_last), *final.items())
+    return records.record(
+        "he2016deep",
+        measured=margin,
+        extras=extras,
+        first_over_last=first_over_last,
+        **setup,
+        **final,
     )
