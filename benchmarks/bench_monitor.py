@@ -1,32 +1,60 @@
-"""Cost of recording per-step gradient norms during ``fit``.
+"""Cost of recording per-step gradient norms during ``fit``, in the two protocols that matter.
 
-Three ways to train the same fresh model on the same data for the same epochs:
+(a) fresh model: every timed fit builds and compiles a new model, so each one traces its
+    training step (as a chapter does):
+    - ``plain``: no callback;
+    - ``monitor``: with ``GradientMonitor`` (on a fresh model it builds its recorder into the
+      step before the step's first trace);
+    - ``naive``: with a callback that runs a second forward+backward pass per step
+      (``probes.layer_grad_norms`` on the step's batch), the obvious way to do it.
+(b) step already traced: a fresh model is fitted once without a monitor (not timed), then a
+    plain fit and a monitored fit of it are timed. Two kinds of model:
+    - ``prepared``: ``GradientMonitor.prepare(model)`` right after ``compile``, so the model's
+      own step holds the recorder, switched off; the monitor only switches it on;
+    - ``unprepared``: the step was traced without the recorder, so the first monitored fit
+      traces a monitored copy of the step once (``unprepared monitor``); a second monitored
+      fit swaps the cached copy in (``unprepared monitor 2nd``).
+(c) the recorder alone: 300 calls of a prepared model's compiled training step on one batch,
+    recorder switched off, then on (CPU time per call).
 
-- ``plain``: ``training.train`` with no callback;
-- ``monitor``: with ``GradientMonitor``, which reads the norms the training step already computed;
-- ``naive``: with a callback that runs a second forward+backward pass per step
-  (``probes.layer_grad_norms`` on the step's batch), the obvious way to do it.
+The variants run interleaved, ``--repeats`` times, and each fit is timed twice: by the CPU time
+of this process (all its threads) and by the wall clock. On a machine shared with other jobs the
+wall clock of a one-second fit varies by a factor two from one run to the next, the CPU time by
+about 20 %, so the verdict uses the ratio of median CPU times; the wall-clock ratios follow, from
+the best (least disturbed) runs, as ``timeit`` takes them, and paired within each repeat
+(median [min, max]). Target: monitor / plain <= 1.15 in (a) and in (b). Models are compiled
+with ``model.compile`` directly, so that "unprepared" means unprepared whatever
+``training.compile_model`` does.
 
-Each run builds a fresh model (so each includes tracing the training step once, as in a chapter).
-Prints the median of interleaved runs and the ratios to ``plain``. Target: monitor <= 1.15x.
-
-Run: ``.venv/bin/python benchmarks/bench_monitor.py [--epochs 3] [--repeats 3]``
+Run: ``.venv/bin/python benchmarks/bench_monitor.py [--epochs 4] [--repeats 9]``
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
+import time
+from typing import NamedTuple
 
 # isort: off
 import vgrad_course as vg  # before TensorFlow: it mutes TensorFlow's start-up messages
 # isort: on
 
 import keras
-from _common import interleaved, machine, verdict
+import tensorflow as tf
+from _common import machine, verdict
 
 from vgrad_course import data, models, probes, training
 
 BATCH = 32
+TARGET = 1.15
+
+
+class Times(NamedTuple):
+    """The duration of one fit: wall clock and CPU time of this process, in seconds."""
+
+    wall: float
+    cpu: float
 
 
 class NaiveGradNorms(keras.callbacks.Callback):
@@ -45,45 +73,121 @@ class NaiveGradNorms(keras.callbacks.Callback):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--depth", type=int, default=8)
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--depth", type=int, default=4)
     parser.add_argument("--width", type=int, default=128)
+    parser.add_argument("--samples", type=int, default=3072)
     args = parser.parse_args()
     vg.setup(seed=0)
     (x, y), _ = data.mnist1d(num_samples=4000)
+    x, y = x[: args.samples], y[: args.samples]
     loss = training.classification_loss()
     steps = args.epochs * -(-len(x) // BATCH)
 
-    def fit(callback_factory) -> None:
+    def build(*, prepared: bool = False) -> keras.Model:
         vg.reseed(0)
         model = models.build_mlp(args.depth, args.width, activation="relu")
-        training.compile_model(model, loss=loss, optimizer="adam", lr=1e-3)
-        callbacks = [callback_factory()] if callback_factory else []
+        model.compile(optimizer=training.make_optimizer("adam", 1e-3), loss=loss)
+        return probes.GradientMonitor.prepare(model) if prepared else model
+
+    def fit(model: keras.Model, callback: keras.callbacks.Callback | None = None) -> Times:
+        start, cpu = time.perf_counter(), time.process_time()
+        callbacks = [callback] if callback else []
         training.train(
             model, x, y, epochs=args.epochs, batch_size=BATCH, callbacks=callbacks, shuffle=False
         )
-        if callbacks and isinstance(callbacks[0], probes.GradientMonitor):
-            assert len(callbacks[0].global_norm) == steps, len(callbacks[0].global_norm)
-        if callbacks and isinstance(callbacks[0], NaiveGradNorms):
-            assert len(callbacks[0].rows) == steps, len(callbacks[0].rows)
+        elapsed = Times(time.perf_counter() - start, time.process_time() - cpu)
+        if isinstance(callback, probes.GradientMonitor):
+            assert len(callback.global_norm) == steps, len(callback.global_norm)
+        if isinstance(callback, NaiveGradNorms):
+            assert len(callback.rows) == steps, len(callback.rows)
+        return elapsed
 
-    variants = {
-        "plain": lambda: fit(None),
-        "monitor": lambda: fit(probes.GradientMonitor),
-        "naive": lambda: fit(lambda: NaiveGradNorms(x, y, loss)),
-    }
-    fit(None)  # warm-up: imports, first tracing of Keras internals
+    def fresh() -> dict[str, Times]:
+        return {
+            "plain": fit(build()),
+            "monitor": fit(build(), probes.GradientMonitor()),
+            "naive": fit(build(), NaiveGradNorms(x, y, loss)),
+        }
+
+    def traced() -> dict[str, Times]:
+        times = {}
+        for kind in ("prepared", "unprepared"):
+            model = build(prepared=kind == "prepared")
+            fit(model)  # the step is traced here, not timed
+            times[f"{kind} plain"] = fit(model)
+            times[f"{kind} monitor"] = fit(model, probes.GradientMonitor())
+            if kind == "unprepared":
+                times[f"{kind} monitor 2nd"] = fit(model, probes.GradientMonitor())
+        return times
+
+    def one_step(calls: int = 300) -> dict[str, float]:
+        """CPU ms per call of a prepared model's compiled step, recorder off and on."""
+        model = build(prepared=True)
+        batch = (tf.constant(x[:BATCH]), tf.constant(y[:BATCH]))
+        step = tf.function(lambda: model.train_step(batch))
+        monitor = probes.GradientMonitor()
+        monitor.set_model(model)
+        monitor.set_params({"steps": calls, "epochs": 1})
+        step()  # trace
+        times = {}
+        for state in ("off", "on"):
+            if state == "on":
+                monitor.on_train_begin()
+            start = time.process_time()
+            for _ in range(calls):
+                step()
+            times[f"step, recorder {state}"] = 1e3 * (time.process_time() - start) / calls
+        monitor.on_train_end()
+        assert monitor.global_norm.shape == (calls,)
+        return times
+
+    fit(build())  # warm-up: imports, first tracing of Keras internals
     print(machine())
     print(
         f"MLP depth {args.depth} width {args.width}, MNIST-1D {len(x)} samples, batch {BATCH}, "
-        f"{args.epochs} epochs = {steps} steps; median of {args.repeats} interleaved runs"
+        f"{args.epochs} epochs = {steps} steps, Adam; {args.repeats} interleaved repeats"
     )
-    times = interleaved(variants, repeats=args.repeats)
-    for name, t in times.items():
-        print(f"  {name:8s} {t:6.2f} s  ({1e3 * t / steps:.2f} ms/step)")
-    print(verdict("monitor / plain", times["monitor"] / times["plain"], 1.15))
-    print(f"naive / plain = {times['naive'] / times['plain']:.2f} (for comparison)")
+    runs: dict[str, list[Times]] = {}
+    steps_ms: dict[str, list[float]] = {}
+    for _ in range(args.repeats):
+        for name, t in {**fresh(), **traced()}.items():
+            runs.setdefault(name, []).append(t)
+        for name, ms in one_step().items():
+            steps_ms.setdefault(name, []).append(ms)
+    cpu = {name: [t.cpu for t in ts] for name, ts in runs.items()}
+    wall = {name: [t.wall for t in ts] for name, ts in runs.items()}
+    print(f"  {'':24s} {'CPU':>7s} {'wall':>7s} {'best':>7s}  (medians; best wall; ms/step)")
+    for name in runs:
+        c, w, b = statistics.median(cpu[name]), statistics.median(wall[name]), min(wall[name])
+        print(f"  {name:24s} {c:6.2f}s {w:6.2f}s {b:6.2f}s  ({1e3 * w / steps:.2f})")
+    ratios = [  # label, numerator, denominator, target
+        ("(a) fresh: monitor / plain", "monitor", "plain", TARGET),
+        ("(a) fresh: naive / plain", "naive", "plain", None),
+        ("(b) traced, prepared: monitor / plain", "prepared monitor", "prepared plain", TARGET),
+        (
+            "(b) traced, not prepared: monitor / plain",
+            "unprepared monitor",
+            "unprepared plain",
+            TARGET,
+        ),
+        ("    the same, 2nd monitored fit", "unprepared monitor 2nd", "unprepared plain", TARGET),
+        ("recorder switched off: plain prepared / not", "prepared plain", "unprepared plain", None),
+    ]
+    print("Ratios (CPU time: the verdict); wall clock: best runs, paired median [min, max]")
+    for label, num, den, target in ratios:
+        ratio = statistics.median(cpu[num]) / statistics.median(cpu[den])
+        best = min(wall[num]) / min(wall[den])
+        paired = sorted(a / b for a, b in zip(wall[num], wall[den], strict=True))
+        line = verdict(label, ratio, target) if target else f"{label} = {ratio:.2f}"
+        low, mid, high = paired[0], statistics.median(paired), paired[-1]
+        print(f"{line}; wall {best:.2f}, {mid:.2f} [{low:.2f}, {high:.2f}]")
+    off, on = (statistics.median(steps_ms[f"step, recorder {s}"]) for s in ("off", "on"))
+    print(
+        f"(c) one compiled step, {args.repeats} x 300 calls: recorder off {off:.3f} ms, "
+        f"on {on:.3f} ms (CPU): on / off = {on / off:.2f}"
+    )
 
 
 if __name__ == "__main__":

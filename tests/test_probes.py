@@ -1,4 +1,9 @@
-"""Probes against independent references: finite differences and hand-written tapes."""
+"""Probes against independent references: finite differences and hand-written tapes.
+
+Every probe runs the model in training mode and must (1) count the regularisation losses, as a
+training step does, and (2) leave the model's non-trainable state (batch-norm statistics,
+dropout seeds) byte for byte as it found it.
+"""
 
 import keras
 import numpy as np
@@ -6,7 +11,6 @@ import pytest
 import tensorflow as tf
 
 from vgrad_course import data, models, probes, training
-from vgrad_course.lessons import initialisation
 
 
 def _tiny_mlp(loss="mse"):
@@ -175,9 +179,6 @@ def test_relu_layers_report_inactive_and_dead_units_not_saturation():
     assert stats["act_1"].inactive == pytest.approx((feats <= 0).mean())
     assert stats["act_1"].dead == pytest.approx((feats <= 0).all(axis=0).mean())
     assert 0.2 < stats["act_1"].inactive < 0.8  # a healthy ReLU layer: about half switched off
-    np.testing.assert_allclose(
-        [s.dead for s in stats.values()], initialisation.dead_unit_fraction(model, x)
-    )
     tanh = probes.activation_stats(
         models.build_mlp(1, 8, input_dim=3, output_dim=2, activation="tanh"), x
     )
@@ -193,13 +194,22 @@ def test_saturated_sigmoid_network_is_detected():
     assert stats["act_1"].saturated > 0.5
 
 
-def test_hidden_kernel_norms_are_in_depth_order():
-    model = models.build_mlp(4, 8, input_dim=3, output_dim=2, activation="sigmoid")
+def test_hidden_kernel_norms_follow_depth_and_match_a_tape():
+    # 11 layers: hidden_10 and hidden_11 come after hidden_9, not after hidden_1
+    model = models.build_mlp(11, 4, input_dim=3, output_dim=2, activation="sigmoid")
     x, _ = _batch(32)
     y = np.zeros(32, np.int64)
-    norms = probes.hidden_kernel_norms(model, x, y, loss=training.classification_loss())
-    full = probes.layer_grad_norms(model, x, y, loss=training.classification_loss())
-    np.testing.assert_allclose(norms, [full[f"hidden_{i}/kernel"] for i in range(1, 5)])
+    loss = training.classification_loss()
+    grads = probes.kernel_gradients(model, x, y, loss=loss)
+    assert list(grads) == [f"hidden_{i}" for i in range(1, 12)]
+    with tf.GradientTape() as tape:
+        value = loss(y, model(x, training=True))
+    kernels = [model.get_layer(name).kernel for name in grads]
+    reference = tape.gradient(value, kernels)
+    for got, ref in zip(grads.values(), reference, strict=True):
+        np.testing.assert_allclose(got, ref.numpy(), rtol=1e-5, atol=1e-12)
+    norms = probes.hidden_kernel_norms(model, x, y, loss=loss)
+    np.testing.assert_allclose(norms, [np.linalg.norm(r.numpy()) for r in reference], rtol=1e-5)
 
 
 def test_repeated_probes_use_the_compiled_path_and_agree():
@@ -216,12 +226,109 @@ def test_repeated_probes_use_the_compiled_path_and_agree():
     assert probes.input_grad_norms(model, x2, y2).shape == (6,)
 
 
-def test_probes_do_not_change_batch_norm_statistics():
-    model = models.build_mlp(2, 8, input_dim=3, output_dim=2, batch_norm=True)
+def _regularised_mlp(strength):
+    """hidden_1 (L2 on its kernel when strength > 0), hidden_2, output; fixed initial weights."""
+    inputs = keras.Input((3,))
+    reg = keras.regularizers.L2(strength) if strength else None
+    h = keras.layers.Dense(4, activation="tanh", kernel_regularizer=reg, name="hidden_1")(inputs)
+    h = keras.layers.Dense(4, activation="tanh", name="hidden_2")(h)
+    model = keras.Model(inputs, keras.layers.Dense(2, name="output")(h))
+    rng = np.random.default_rng(5)
+    model.set_weights([rng.normal(size=w.shape).astype(np.float32) for w in model.get_weights()])
+    return model
+
+
+@pytest.mark.parametrize("loss", [None, "mse"], ids=["compiled loss", "explicit loss"])
+def test_a_kernel_regulariser_adds_exactly_its_gradient(loss):
+    strength = 0.3
+    plain, regularised = _regularised_mlp(0.0), _regularised_mlp(strength)
+    for model in (plain, regularised):
+        model.compile(optimizer="sgd", loss="mse")
+    x, y = _batch()
+    g_plain = probes.kernel_gradients(plain, x, y, loss=loss)
+    g_reg = probes.kernel_gradients(regularised, x, y, loss=loss)
+    w1 = regularised.get_layer("hidden_1").kernel.numpy()
+    # d/dW of strength * sum(W^2) is 2 * strength * W, on hidden_1 only
+    np.testing.assert_allclose(
+        g_reg["hidden_1"] - g_plain["hidden_1"], 2 * strength * w1, atol=1e-6
+    )
+    np.testing.assert_allclose(g_reg["hidden_2"], g_plain["hidden_2"], rtol=1e-6, atol=1e-7)
+    norms = probes.layer_grad_norms(regularised, x, y, loss=loss)
+    expected = np.linalg.norm(g_plain["hidden_1"] + 2 * strength * w1)
+    assert norms["hidden_1/kernel"] == pytest.approx(expected, rel=1e-5)
+
+
+def test_input_grad_norms_count_an_activity_regulariser():
+    # An activity regulariser depends on x, so it changes dL/dx: the probe must include it.
+    inputs = keras.Input((6, 2))
+    h = keras.layers.Dense(4, activity_regularizer=keras.regularizers.L2(1.0))(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(1)(keras.layers.SimpleRNN(4)(h)))
     model.compile(optimizer="sgd", loss="mse")
-    x, y = _batch(32)
-    before = [v.numpy().copy() for v in model.non_trainable_variables]
-    for _ in range(2):
-        probes.layer_grad_norms(model, x + 5.0, y)
-    for b, v in zip(before, model.non_trainable_variables, strict=True):
-        np.testing.assert_array_equal(b, v.numpy())
+    x, y = data.adding_problem(8, 6, seed=4)
+    xt = tf.constant(x)
+    per_step = {}
+    for with_penalty in (True, False):
+        with tf.GradientTape() as tape:
+            tape.watch(xt)
+            pred = model(xt, training=True)
+            value = keras.ops.mean(keras.losses.mean_squared_error(y, pred))
+            if with_penalty:
+                value = value + sum(model.losses)
+        grad = tape.gradient(value, xt).numpy()
+        per_step[with_penalty] = np.linalg.norm(grad, axis=-1).mean(axis=0)
+    assert model.losses  # the penalty exists
+    ours = probes.input_grad_norms(model, x, y)
+    np.testing.assert_allclose(ours, per_step[True], rtol=1e-5)
+    assert np.abs(per_step[True] - per_step[False]).max() > 0.1 * per_step[False].max()
+
+
+def _bn_dropout_mlp():
+    inputs = keras.Input((3,))
+    h = keras.layers.Dense(8, name="hidden_1")(inputs)
+    h = keras.layers.BatchNormalization(name="bn_1")(h)
+    h = keras.layers.Dropout(0.5, seed=1)(keras.layers.Activation("tanh", name="act_1")(h))
+    h = keras.layers.Activation("tanh", name="act_2")(keras.layers.Dense(8, name="hidden_2")(h))
+    model = keras.Model(inputs, keras.layers.Dense(2, name="output")(h))
+    model.compile(optimizer="sgd", loss="mse")
+    return model
+
+
+def _bn_rnn():
+    inputs = keras.Input((6, 2))
+    h = keras.layers.BatchNormalization()(inputs)
+    h = keras.layers.Dropout(0.5)(keras.layers.SimpleRNN(4)(h))
+    model = keras.Model(inputs, keras.layers.Dense(1)(h))
+    model.compile(optimizer="sgd", loss="mse")
+    return model
+
+
+def _state(model):
+    return [v.numpy().tobytes() for v in model.non_trainable_variables]
+
+
+PROBES = {
+    "layer_grad_norms": (_bn_dropout_mlp, probes.layer_grad_norms),
+    "kernel_gradients": (_bn_dropout_mlp, probes.kernel_gradients),
+    "hidden_kernel_norms": (_bn_dropout_mlp, probes.hidden_kernel_norms),
+    "input_grad_norms": (_bn_rnn, probes.input_grad_norms),
+    "activation_stats": (_bn_dropout_mlp, lambda m, x, y: probes.activation_stats(m, x)),
+    "layer_outputs": (_bn_dropout_mlp, lambda m, x, y: probes.layer_outputs(m, x)),
+}
+
+
+@pytest.mark.parametrize("name", PROBES)
+def test_every_probe_leaves_batch_norm_and_dropout_state_byte_identical(name):
+    build, probe = PROBES[name]
+    model = build()
+    if name == "input_grad_norms":
+        x, y = data.adding_problem(16, 6, seed=0)
+        x = x + 5.0
+    else:
+        x, y = _batch(32)
+        x = x + 5.0  # far from the moving mean 0: a training-mode pass would move it
+    before = _state(model)
+    for _ in range(2):  # eager, then compiled
+        probe(model, x, y)
+    assert _state(model) == before
+    model(x, training=True)  # the reference: training mode does change this state
+    assert _state(model) != before

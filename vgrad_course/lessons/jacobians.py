@@ -1,20 +1,20 @@
-"""Products of Jacobians: why depth makes gradients explode or vanish, and how to catch it early.
+"""Products of Jacobians: why depth makes gradients explode or vanish.
 
 Backpropagation multiplies the output gradient by one Jacobian per layer. This module
-measures such products (random matrices, the layers of a Keras model), builds deep linear
-networks, and scans a training history for the first sign of an explosion.
+measures such products (random matrices, the layers of a Keras model) and builds deep linear
+networks. Catching an explosion during training is monitoring: see
+:func:`vgrad_course.probes.detect_explosion`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from vgrad_course.probes._monitor import GradientMonitor
-from vgrad_course.seeds import effective_seed, make_rng
+from vgrad_course.seeds import effective_seed, layer_seed, make_rng
 from vgrad_course.validation import check_int
 
 MATRIX_KINDS: tuple[str, ...] = ("gaussian", "orthogonal")
@@ -120,31 +120,25 @@ def critical_scale(
 
 
 def build_deep_linear(
-    depth: int,
-    width: int,
-    *,
-    gain: float = 1.0,
-    input_dim: int = 1,
-    output_dim: int = 1,
-    seed: int = 0,
+    depth: int, width: int, *, gain: float = 1.0, input_dim: int = 1, seed: int = 0
 ) -> keras.Model:
-    """Build a deep linear network (no activations, no biases), as studied by Saxe et al. 2014.
+    """Build a deep linear network with one output (no activations, no biases), as in Saxe 2014.
 
     Every kernel is drawn from N(0, gain^2 / fan_in), so ``gain=1`` preserves the expected
     squared norm of a signal through each layer and ``gain > 1`` amplifies it geometrically.
 
     Args:
-        depth: Number of hidden layers (named ``hidden_1 ..``).
+        depth: Number of hidden layers (named ``hidden_1 ..``; the output layer is ``output``).
         width: Units per hidden layer.
         gain: Multiplier of the variance-preserving standard deviation ``1/sqrt(fan_in)``.
         input_dim: Features per example.
-        output_dim: Units of the output layer (named ``output``).
-        seed: Seed of the initializers.
+        seed: Seed of the model; layer ``i`` (the output layer is ``depth + 1``) draws its
+            kernel with :func:`vgrad_course.seeds.layer_seed`, as ``models.build_mlp`` does.
 
     Returns:
         An uncompiled functional ``keras.Model``.
 
-    Used in: "Exploding gradients".
+    Used in: "The chain rule and backpropagation", "Exploding gradients".
     """
     depth = check_int("depth", depth)
     width = check_int("width", width)
@@ -153,21 +147,15 @@ def build_deep_linear(
     inputs = keras.Input(shape=(check_int("input_dim", input_dim),), name="x")
     h = inputs
     fan_in = input_dim
-    for i in range(1, depth + 1):
+    names = [f"hidden_{i}" for i in range(1, depth + 1)] + ["output"]
+    for i, name in enumerate(names, start=1):
         init = keras.initializers.RandomNormal(
-            stddev=gain / np.sqrt(fan_in), seed=effective_seed(seed * 1000 + i)
+            stddev=gain / np.sqrt(fan_in), seed=effective_seed(layer_seed(seed, i))
         )
-        h = keras.layers.Dense(width, use_bias=False, kernel_initializer=init, name=f"hidden_{i}")(
-            h
-        )
+        units = width if i <= depth else 1
+        h = keras.layers.Dense(units, use_bias=False, kernel_initializer=init, name=name)(h)
         fan_in = width
-    init = keras.initializers.RandomNormal(
-        stddev=gain / np.sqrt(width), seed=effective_seed(seed * 1000)
-    )
-    outputs = keras.layers.Dense(
-        output_dim, use_bias=False, kernel_initializer=init, name="output"
-    )(h)
-    return keras.Model(inputs, outputs, name=f"linear_{depth}x{width}_gain{gain:g}")
+    return keras.Model(inputs, h, name=f"linear_{depth}x{width}_gain{gain:g}")
 
 
 def _chain_layers(model: keras.Model) -> list[keras.layers.Layer]:
@@ -263,53 +251,3 @@ def tape_layer_grads(
     grads = [tape.gradient(value, v)[0].numpy().astype(np.float64) for v in values]
     del tape
     return grads
-
-
-def _as_norms(history: object) -> np.ndarray:
-    """Turn a GradientMonitor, a ``{name: norms}`` dict or an array into one norm per step."""
-    if isinstance(history, GradientMonitor):
-        return np.asarray(history.global_norm, dtype=float)
-    if isinstance(history, Mapping):
-        if not history:
-            raise ValueError("the history is empty")
-        stacked = np.stack([np.asarray(v, dtype=float) for v in history.values()], axis=1)
-        return np.sqrt((stacked**2).sum(axis=1))
-    values = np.asarray(history, dtype=float)
-    if values.ndim != 1:
-        raise ValueError(f"expected one value per step, got shape {values.shape}")
-    return values
-
-
-def detect_explosion(history: object, *, factor: float = 10.0, window: int = 5) -> int | None:
-    """Return the first step whose value is non-finite, or a jump to a new high.
-
-    A jump is a value more than ``factor`` times the median of the (up to) ``window`` previous
-    finite values, so a single earlier spike does not hide a later one and slow drifts are not
-    flagged. It must also exceed every earlier finite value: near a minimum, mini-batch
-    gradient norms fall far below their starting size and then fluctuate by a factor 10 or
-    more from batch to batch, which is noise, not an explosion.
-
-    Args:
-        history: A :class:`~vgrad_course.probes._monitor.GradientMonitor` (its global norm), a
-            ``{variable: norms}`` dict, or a 1-D array (gradient norms or losses per step).
-        factor: The jump that counts as an explosion (> 1).
-        window: How many previous steps form the reference.
-
-    Returns:
-        The 0-based index of the first exploding step, or None if there is none.
-
-    Used in: "Exploding gradients".
-    """
-    if not factor > 1:
-        raise ValueError(f"factor must be > 1, got {factor}")
-    window = check_int("window", window)
-    values = _as_norms(history)
-    for step, value in enumerate(values):
-        if not np.isfinite(value):
-            return step
-        previous = values[max(0, step - window) : step]
-        previous = previous[np.isfinite(previous)]
-        earlier = values[:step][np.isfinite(values[:step])]
-        if previous.size and value > factor * np.median(previous) and value > earlier.max():
-            return step
-    return None

@@ -2,14 +2,17 @@
 
 This is the one public home of every probe; the private modules behind it each hold one kind:
 
-- gradients (``_gradients``): :func:`layer_grad_norms`, :func:`input_grad_norms`,
-  :func:`hidden_kernel_norms`: one compiled tape that computes the loss the way a Keras training
-  step does (training mode, regularisation losses included) and leaves the model's state as it
-  found it.
-- activation statistics (``_activation_stats``): :func:`activation_stats`, :class:`LayerStats`.
+- gradients (``_gradients``): :func:`layer_grad_norms`, :func:`kernel_gradients`,
+  :func:`hidden_kernel_norms` and :func:`input_grad_norms`: one compiled tape for the weights
+  and one for the inputs, each computing the loss the way a Keras training step does
+  (training mode, regularisation losses included).
+- activations (``_activation_stats``): :func:`activation_stats`, :class:`LayerStats`,
+  :func:`layer_outputs`.
 - the monitor (``_monitor``): :class:`GradientMonitor`, the gradient norms of every training step
-  read from the step's own backward pass, and :func:`detect_explosion`.
+  read from the step's own backward pass, and :func:`detect_explosion`, which scans them.
 - the dashboard (``_dashboard``): :func:`diagnose` and :func:`dashboard`, which combine them.
+- what they share (``_model``): batches, the hidden layers in depth order, and the restoring of
+  non-trainable state, so that every probe leaves the model as it found it.
 
 Import from here (``from vgrad_course import probes``), never from the private modules.
 """
@@ -20,6 +23,7 @@ from vgrad_course.probes._activation_stats import (
     TANH_SATURATION,
     LayerStats,
     activation_stats,
+    layer_outputs,
     saturation_mask,
 )
 from vgrad_course.probes._dashboard import (
@@ -34,9 +38,10 @@ from vgrad_course.probes._dashboard import (
 from vgrad_course.probes._gradients import (
     hidden_kernel_norms,
     input_grad_norms,
+    kernel_gradients,
     layer_grad_norms,
 )
-from vgrad_course.probes._monitor import GradientMonitor
+from vgrad_course.probes._monitor import GradientMonitor, detect_explosion
 
 __all__ = [
     "TANH_SATURATION",
@@ -47,10 +52,13 @@ __all__ = [
     "UpdateRatioTracker",
     "activation_stats",
     "dashboard",
+    "detect_explosion",
     "diagnose",
     "hidden_kernel_norms",
     "input_grad_norms",
+    "kernel_gradients",
     "layer_grad_norms",
+    "layer_outputs",
     "plot_dashboard",
     "saturation_mask",
     "summary_table",

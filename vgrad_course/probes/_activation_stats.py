@@ -1,7 +1,7 @@
-"""Statistics of each layer's outputs: mean, spread, and how many units are saturated or off.
+"""Each layer's outputs and their statistics: mean, spread, how many units are saturated or off.
 
-The forward-pass counterpart of the gradient probes (:mod:`vgrad_course.probes`, which
-re-exports everything here): saturated tanh or sigmoid units and dead ReLU units are where
+The forward-pass counterpart of the gradient probes (the public home is
+:mod:`vgrad_course.probes`): saturated tanh or sigmoid units and dead ReLU units are where
 gradients stop.
 """
 
@@ -11,18 +11,8 @@ from dataclasses import dataclass
 
 import keras
 import numpy as np
-import tensorflow as tf
 
-
-def as_batch(x: object, name: str) -> tf.Tensor:
-    """Convert ``x`` to a float32 tensor with a batch axis, or raise a clear error."""
-    try:
-        t = tf.convert_to_tensor(np.asarray(x, dtype=np.float32))
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be numeric array-like, got {type(x).__name__}") from exc
-    if t.shape.rank is None or t.shape.rank < 1 or t.shape[0] == 0:
-        raise ValueError(f"{name} must have a non-empty batch axis, got shape {tuple(t.shape)}")
-    return t
+from vgrad_course.probes._model import as_batch, hidden_layers, state_preserved
 
 
 @dataclass(frozen=True)
@@ -77,6 +67,36 @@ def saturation_mask(values: np.ndarray, activation: str) -> np.ndarray:
     return np.zeros(a.shape, dtype=bool)
 
 
+def _outputs(model: keras.Model, layers: list[keras.layers.Layer], x: object) -> list[np.ndarray]:
+    """Return the outputs of ``layers`` on the batch ``x`` (inference mode, state untouched)."""
+    xt = as_batch(x, "x")
+    try:
+        probe = keras.Model(model.inputs, [layer.output for layer in layers])
+    except (AttributeError, ValueError) as exc:
+        raise ValueError("probing layer outputs needs a functional or Sequential model") from exc
+    with state_preserved(model):
+        outputs = probe(xt, training=False)
+    if not isinstance(outputs, list | tuple):
+        outputs = [outputs]
+    return [keras.ops.convert_to_numpy(o) for o in outputs]
+
+
+def layer_outputs(model: keras.Model, x: object) -> dict[str, np.ndarray]:
+    """Return the output of every activation layer ``act_1 ..`` of a :func:`build_mlp` model.
+
+    Args:
+        model: A model from :func:`vgrad_course.models.build_mlp`.
+        x: A batch of inputs.
+
+    Returns:
+        ``{layer name: activations of shape (batch, width)}``, input side first.
+
+    Used in: "Vanishing gradients in deep networks".
+    """
+    layers = hidden_layers(model, prefix="act_")
+    return dict(zip([layer.name for layer in layers], _outputs(model, layers, x), strict=True))
+
+
 def _activation_name(layer: keras.layers.Layer) -> str:
     """Return the name of a layer's activation function, or ``"linear"``."""
     fn = getattr(layer, "activation", None)
@@ -104,7 +124,6 @@ def activation_stats(
     Used in: "Vanishing gradients in deep networks", "Weight initialisation",
     "Diagnosing a network".
     """
-    xt = as_batch(x, "x")
     if not model.built:
         raise ValueError("the model is not built: give it an Input or call it on data first")
     if layers is None:
@@ -121,18 +140,9 @@ def activation_stats(
         chosen = [by_name[n] for n in layers]
     if not chosen:
         raise ValueError(f"model {model.name!r} has no layers with a non-linear activation")
-    try:
-        probe = keras.Model(model.inputs, [layer.output for layer in chosen])
-    except (AttributeError, ValueError) as exc:
-        raise ValueError(
-            "activation_stats needs a functional or Sequential model with an Input"
-        ) from exc
-    outputs = probe(xt, training=False)
-    if not isinstance(outputs, list | tuple):
-        outputs = [outputs]
+    outputs = _outputs(model, chosen, x)
     stats = {}
-    for layer, out in zip(chosen, outputs, strict=True):
-        a = keras.ops.convert_to_numpy(out)
+    for layer, a in zip(chosen, outputs, strict=True):
         name = _activation_name(layer)
         off = a.reshape(len(a), -1) <= 0.0 if name == "relu" else np.zeros((1, 1), bool)
         stats[layer.name] = LayerStats(

@@ -14,74 +14,17 @@ from dataclasses import dataclass
 import keras
 import matplotlib.pyplot as plt
 import numpy as np
-import tensorflow as tf
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from vgrad_course import training
 from vgrad_course.probes._activation_stats import activation_stats
+from vgrad_course.probes._gradients import kernel_gradients, l2_norm
+from vgrad_course.probes._model import hidden_kernels, hidden_layers
 from vgrad_course.reproducibility import reseed
 
 #: The guide line for ``log10(update / data)`` (Karpathy, makemore part 3).
 UPDATE_RATIO_GUIDE: float = -3.0
-
-
-def _hidden_layers(model: keras.Model) -> list[keras.layers.Layer]:
-    """Return the layers named ``hidden_1, hidden_2, ...`` of ``model``, input side first."""
-    hidden = [layer for layer in model.layers if layer.name.startswith("hidden_")]
-    if not hidden:
-        raise ValueError(
-            f"model {model.name!r} has no layers named hidden_1, hidden_2, ... "
-            "(build it with vgrad_course.models.build_mlp)"
-        )
-    return sorted(hidden, key=lambda layer: int(layer.name.removeprefix("hidden_")))
-
-
-def kernel_gradients(
-    model: keras.Model, x: object, y: object, *, loss: str | keras.losses.Loss
-) -> dict[str, np.ndarray]:
-    """Return ``dL/dW`` for the kernel of every hidden layer (``hidden_1..``), input side first.
-
-    Args:
-        model: A model from :func:`vgrad_course.models.build_mlp`.
-        x: A batch of inputs.
-        y: The matching targets.
-        loss: A Keras loss (name or instance); the batch mean is differentiated.
-
-    Returns:
-        ``{layer name: gradient array of the kernel's shape}``.
-
-    Used in: "Vanishing gradients in deep networks", "Diagnosing a network".
-    """
-    layers = _hidden_layers(model)
-    loss_fn = keras.losses.get(loss) if isinstance(loss, str) else loss
-    xt = tf.convert_to_tensor(np.asarray(x, dtype=np.float32))
-    yt = tf.convert_to_tensor(np.asarray(y))
-    if xt.shape[0] != yt.shape[0]:
-        raise ValueError(f"x and y disagree in batch size: {xt.shape[0]} vs {yt.shape[0]}")
-    kernels = [layer.kernel for layer in layers]
-    with tf.GradientTape() as tape:
-        value = keras.ops.mean(loss_fn(yt, model(xt, training=True)))
-    grads = tape.gradient(value, kernels)
-    return {layer.name: g.numpy() for layer, g in zip(layers, grads, strict=True)}
-
-
-def layer_outputs(model: keras.Model, x: object) -> dict[str, np.ndarray]:
-    """Return the output of every activation layer ``act_1..`` of a :func:`build_mlp` model.
-
-    Args:
-        model: A model from :func:`vgrad_course.models.build_mlp`.
-        x: A batch of inputs.
-
-    Returns:
-        ``{layer name: activations of shape (batch, width)}``, input side first.
-
-    Used in: "Vanishing gradients in deep networks".
-    """
-    names = [layer.name.replace("hidden_", "act_") for layer in _hidden_layers(model)]
-    probe = keras.Model(model.inputs, [model.get_layer(n).output for n in names])
-    outs = probe(np.asarray(x, dtype=np.float32), training=False)
-    return {n: keras.ops.convert_to_numpy(o) for n, o in zip(names, outs, strict=True)}
 
 
 class UpdateRatioTracker(keras.callbacks.Callback):
@@ -107,21 +50,21 @@ class UpdateRatioTracker(keras.callbacks.Callback):
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         """Find the hidden kernels and reset the history."""
-        self._layers = _hidden_layers(self.model)
-        self.names = [layer.name for layer in self._layers]
+        self._kernels = hidden_kernels(self.model)
+        self.names = list(self._kernels)
         self._rows, self._step = [], 0
 
     def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
         """Copy the kernels before a step that will be recorded."""
         if self._step % self.every == 0:
-            self._before = [layer.kernel.numpy().copy() for layer in self._layers]
+            self._before = [k.numpy().copy() for k in self._kernels.values()]
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         """Compare the kernels after the step with the copies."""
         if self._before is not None:
-            after = [layer.kernel.numpy() for layer in self._layers]
+            after = [k.numpy() for k in self._kernels.values()]
             row = [
-                np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-30)
+                l2_norm(a - b) / max(l2_norm(b), 1e-30)
                 for a, b in zip(after, self._before, strict=True)
             ]
             self._rows.append(np.log10(np.maximum(row, 1e-30)))
@@ -211,14 +154,14 @@ def diagnose(
         callbacks=[tracker],
     )
     xp, yp = x[:probe_size], y[:probe_size]
-    grads = kernel_gradients(model, xp, yp, loss=loss)
-    acts = activation_stats(model, xp, layers=[n.replace("hidden_", "act_") for n in grads])
+    grads = kernel_gradients(model, xp, yp)  # the compiled loss, as the steps had it
+    acts = activation_stats(model, xp, layers=[a.name for a in hidden_layers(model, prefix="act_")])
     return Diagnosis(
         names=list(grads),
         act_mean=np.array([s.mean for s in acts.values()]),
         act_std=np.array([s.std for s in acts.values()]),
         saturated=np.array([s.saturated for s in acts.values()]),
-        grad_norm=np.array([np.linalg.norm(g) for g in grads.values()]),
+        grad_norm=np.array([l2_norm(g) for g in grads.values()]),
         grad_std=np.array([g.std() for g in grads.values()]),
         update_ratio=tracker.history,
         loss=history["loss"],

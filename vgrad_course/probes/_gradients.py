@@ -1,19 +1,21 @@
-"""Gradient probes: per-variable, per-input-step and per-layer gradient norms.
+"""Gradient probes: the training loss's gradient per variable, per hidden layer, per input step.
 
-Every gradient probe computes the loss the way a Keras training step does (training mode, batch-mean
-loss plus regularisation losses), so the numbers are the gradients the optimizer would see.
+One tape serves every probe of the weights (:func:`layer_grad_norms`, :func:`kernel_gradients`,
+:func:`hidden_kernel_norms`) and one the inputs (:func:`input_grad_norms`). Both compute the
+loss the way a Keras training step does (training mode, batch-mean loss plus regularisation
+losses), so the numbers are the gradients the optimizer would see, and both leave the model's
+non-trainable state as they found it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from vgrad_course.probes._activation_stats import as_batch
+from vgrad_course.probes._model import as_batch, hidden_kernels, state_preserved
 
 LossLike = str | Callable | keras.losses.Loss | None
 
@@ -52,21 +54,6 @@ def _check_pair(model: keras.Model, x: tf.Tensor, y: tf.Tensor) -> None:
         raise ValueError("the model is not built: give it an Input or call it on data first")
 
 
-@contextmanager
-def _state_preserved(model: keras.Model) -> Iterator[None]:
-    """Restore non-trainable state (batch-norm statistics, RNG seeds) after a probe.
-
-    A probe runs the model in training mode, which would otherwise update batch-norm moving
-    averages and advance dropout seeds: measuring must not change the model.
-    """
-    saved = [v.numpy() for v in model.non_trainable_variables]
-    try:
-        yield
-    finally:
-        for v, value in zip(model.non_trainable_variables, saved, strict=True):
-            v.assign(value)
-
-
 def _loss_key(loss: LossLike) -> object:
     """Return a hashable identity for a loss: its name, its config, or the callable itself."""
     if loss is None or isinstance(loss, str):
@@ -77,7 +64,10 @@ def _loss_key(loss: LossLike) -> object:
 
 
 def _compiled_probe(model: keras.Model, loss: LossLike, kind: str) -> Callable:
-    """Return the probe computing the norms for ``(x, y)``: eager once, then compiled.
+    """Return the probe for ``(x, y)``: eager once, then compiled.
+
+    ``kind`` is ``"variables"`` (the gradient of every trainable variable, the one tape of the
+    weight probes) or ``"inputs"`` (the batch-mean norm of dL/dx_t per time step).
 
     A one-off measurement runs eagerly (tracing a graph would cost more than it saves). From
     the second call on the same model and loss, the probe is a ``tf.function`` like Keras' own
@@ -103,13 +93,13 @@ def _compiled_probe(model: keras.Model, loss: LossLike, kind: str) -> Callable:
         return entry["compiled"]
     variables = model.trainable_variables
 
-    def variable_norms(x: tf.Tensor, y: tf.Tensor) -> list[tf.Tensor]:
+    def variable_grads(x: tf.Tensor, y: tf.Tensor) -> list[tf.Tensor]:
         with tf.GradientTape() as tape:
             value = loss_fn(x, y, model(x, training=True))
         grads = tape.gradient(value, variables)
         return [
-            tf.zeros([], tf.float32) if g is None else tf.cast(tf.norm(g), tf.float32)
-            for g in grads
+            tf.zeros_like(v) if g is None else tf.convert_to_tensor(g)
+            for g, v in zip(grads, variables, strict=True)
         ]
 
     def input_norms(x: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
@@ -121,10 +111,43 @@ def _compiled_probe(model: keras.Model, loss: LossLike, kind: str) -> Callable:
             raise ValueError("the loss does not depend on x: is x the model's input?")
         return tf.reduce_mean(tf.norm(grad, axis=-1), axis=0)  # (seq_len,)
 
-    eager = variable_norms if kind == "variables" else input_norms
+    eager = variable_grads if kind == "variables" else input_norms
     # Keep the keyed objects alive so that their ids cannot be reused by others.
     cache[key] = {"eager": eager, "compiled": None, "keep": (loss, compiled_loss)}
     return eager
+
+
+def _probe(model: keras.Model, x: tf.Tensor, y: tf.Tensor, loss: LossLike, kind: str) -> object:
+    """Run the probe of ``kind`` on a checked batch, leaving the model's state as it was."""
+    _check_pair(model, x, y)
+    fn = _compiled_probe(model, loss, kind)
+    with state_preserved(model):
+        return fn(x, y)
+
+
+def _variable_gradients(
+    model: keras.Model, x: object, y: object, loss: LossLike
+) -> dict[str, np.ndarray]:
+    """Return ``{variable.path: dL/dv}`` for every trainable variable, from the one tape."""
+    grads = _probe(model, as_batch(x, "x"), as_batch(y, "y"), loss, "variables")
+    return {v.path: g.numpy() for v, g in zip(model.trainable_variables, grads, strict=True)}
+
+
+def l2_norm(a: np.ndarray) -> float:
+    """Return the L2 (Frobenius) norm of an array, summed in float64.
+
+    Not ``np.linalg.norm``: its BLAS threads compete with TensorFlow's for the CPU cores, which
+    made each call about 20 times slower during training on a 2-core machine.
+
+    Args:
+        a: A gradient or weight array.
+
+    Returns:
+        ``sqrt(sum(a**2))``.
+
+    Used in: "Vanishing gradients in deep networks", "Diagnosing a network".
+    """
+    return float(np.sqrt(np.square(a, dtype=np.float64).sum()))
 
 
 def layer_grad_norms(
@@ -132,7 +155,8 @@ def layer_grad_norms(
 ) -> dict[str, float]:
     """Return the L2 norm of dL/dv for each trainable variable ``v`` of ``model``.
 
-    L is the batch-mean loss in training mode, as a training step computes it.
+    L is the batch-mean loss in training mode plus the regularisation losses, as a training
+    step computes it.
 
     Args:
         model: A built Keras model.
@@ -148,12 +172,52 @@ def layer_grad_norms(
 
     Used in: "Vanishing gradients in deep networks", "Exploding gradients".
     """
-    xt, yt = as_batch(x, "x"), as_batch(y, "y")
-    _check_pair(model, xt, yt)
-    fn = _compiled_probe(model, loss, "variables")
-    with _state_preserved(model):
-        norms = fn(xt, yt)
-    return {v.path: float(n) for v, n in zip(model.trainable_variables, norms, strict=True)}
+    return {path: l2_norm(g) for path, g in _variable_gradients(model, x, y, loss).items()}
+
+
+def kernel_gradients(
+    model: keras.Model, x: object, y: object, *, loss: LossLike = None
+) -> dict[str, np.ndarray]:
+    """Return dL/dW for the kernel of every hidden layer (``hidden_1 ..``), input side first.
+
+    Args:
+        model: A model with hidden layers named ``hidden_1, hidden_2, ...``, e.g. from
+            :func:`vgrad_course.models.build_mlp`.
+        x: A batch of inputs.
+        y: The matching targets.
+        loss: A Keras loss (name or callable); None uses the model's compiled loss.
+
+    Returns:
+        ``{layer name: gradient array of the kernel's shape}``.
+
+    Used in: "Vanishing gradients in deep networks", "Diagnosing a network".
+    """
+    kernels = hidden_kernels(model)
+    grads = _variable_gradients(model, x, y, loss)
+    return {name: grads[kernel.path] for name, kernel in kernels.items()}
+
+
+def hidden_kernel_norms(
+    model: keras.Model, x: object, y: object, *, loss: LossLike = None
+) -> np.ndarray:
+    """Return ||dL/dW|| of each hidden layer's kernel, input side first.
+
+    Args:
+        model: A model whose hidden layers are named ``hidden_1``, ``hidden_2``, ... (Dense
+            layers, or residual blocks whose branch kernel is read).
+        x: A batch of inputs.
+        y: The matching targets.
+        loss: A Keras loss; None uses the model's compiled loss.
+
+    Returns:
+        float64 array with one norm per hidden layer.
+
+    Used in: "Vanishing gradients in deep networks", "Exploding gradients",
+    "Activation functions", "Batch normalization".
+    """
+    kernels = hidden_kernels(model)
+    norms = layer_grad_norms(model, x, y, loss=loss)
+    return np.array([norms[kernel.path] for kernel in kernels.values()], dtype=np.float64)
 
 
 def input_grad_norms(
@@ -181,36 +245,4 @@ def input_grad_norms(
             "input_grad_norms needs sequences shaped (batch, seq_len, features); got shape "
             f"{tuple(xt.shape)}. For a single feature per step use x[..., None]."
         )
-    _check_pair(model, xt, yt)
-    fn = _compiled_probe(model, loss, "inputs")
-    with _state_preserved(model):
-        per_step = fn(xt, yt)
-    return per_step.numpy().astype(np.float64)
-
-
-def hidden_kernel_norms(
-    model: keras.Model, x: object, y: object, *, loss: LossLike = None
-) -> np.ndarray:
-    """Return ||dL/dW|| of each hidden layer's kernel, input side first.
-
-    Works on models from :func:`vgrad_course.models.build_mlp` (layers ``hidden_1..``).
-
-    Args:
-        model: A model whose hidden Dense layers are named ``hidden_1``, ``hidden_2``, ...
-        x: A batch of inputs.
-        y: The matching targets.
-        loss: A Keras loss; None uses the model's compiled loss.
-
-    Returns:
-        float64 array with one norm per hidden layer.
-
-    Used in: "Vanishing gradients in deep networks", "Residual connections".
-    """
-    norms = layer_grad_norms(model, x, y, loss=loss)
-    names = sorted(
-        (p for p in norms if p.startswith("hidden_") and p.endswith("/kernel")),
-        key=lambda p: int(p.split("/")[0].removeprefix("hidden_")),
-    )
-    if not names:
-        raise ValueError(f"model {model.name!r} has no layers named hidden_1, hidden_2, ...")
-    return np.array([norms[p] for p in names], dtype=np.float64)
+    return _probe(model, xt, yt, loss, "inputs").numpy().astype(np.float64)
