@@ -9,9 +9,11 @@
       (``probes.layer_grad_norms`` on the step's batch), the obvious way to do it.
 (b) step already traced: a fresh model is fitted once without a monitor (not timed), then a
     plain fit and a monitored fit of it are timed. Two kinds of model:
-    - ``prepared``: ``GradientMonitor.prepare(model)`` right after ``compile``, so the model's
-      own step holds the recorder, switched off; the monitor only switches it on;
-    - ``unprepared``: the step was traced without the recorder, so the first monitored fit
+    - ``prepared``: compiled by ``training.compile_model``, as every model of the course is; it
+      calls ``GradientMonitor.prepare(model)``, so the model's own step holds the recorder,
+      switched off, and the monitor only switches it on;
+    - ``unprepared``: compiled by Keras' ``model.compile`` alone, so the step was traced
+      without the recorder and the first monitored fit
       traces a monitored copy of the step once (``unprepared monitor``); a second monitored
       fit swaps the cached copy in (``unprepared monitor 2nd``).
 (c) the recorder alone: 300 calls of a prepared model's compiled training step on one batch,
@@ -22,9 +24,8 @@ of this process (all its threads) and by the wall clock. On a machine shared wit
 wall clock of a one-second fit varies by a factor two from one run to the next, the CPU time by
 about 20 %, so the verdict uses the ratio of median CPU times; the wall-clock ratios follow, from
 the best (least disturbed) runs, as ``timeit`` takes them, and paired within each repeat
-(median [min, max]). Target: monitor / plain <= 1.15 in (a) and in (b). Models are compiled
-with ``model.compile`` directly, so that "unprepared" means unprepared whatever
-``training.compile_model`` does.
+(median [min, max]). Target: monitor / plain <= 1.15 in (a) and in (b) for the course's
+models (``prepared``).
 
 Run: ``.venv/bin/python benchmarks/bench_monitor.py [--epochs 4] [--repeats 9]``
 """
@@ -88,8 +89,10 @@ def main() -> None:
     def build(*, prepared: bool = False) -> keras.Model:
         vg.reseed(0)
         model = models.build_mlp(args.depth, args.width, activation="relu")
+        if prepared:  # the course's way
+            return training.compile_model(model, loss=loss, optimizer="adam", lr=1e-3)
         model.compile(optimizer=training.make_optimizer("adam", 1e-3), loss=loss)
-        return probes.GradientMonitor.prepare(model) if prepared else model
+        return model
 
     def fit(model: keras.Model, callback: keras.callbacks.Callback | None = None) -> Times:
         start, cpu = time.perf_counter(), time.process_time()

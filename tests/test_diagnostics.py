@@ -9,6 +9,7 @@ import tensorflow as tf
 
 import vgrad_course as vg
 from vgrad_course import models, probes, training
+from vgrad_course.lessons import diagnosis
 
 matplotlib.use("Agg")
 
@@ -81,7 +82,7 @@ def test_tracker_every_records_a_subset_of_steps():
 def test_diagnose_and_dashboard_return_consistent_numbers():
     x, y = _data(64)
     nets = {"tanh": _mlp(), "sigmoid": _mlp(activation="sigmoid")}
-    reports, fig = probes.dashboard(nets, x, y, epochs=2, batch_size=16, probe_size=32)
+    reports, fig = diagnosis.dashboard(nets, x, y, epochs=2, batch_size=16, probe_size=32)
     rep, model = reports["tanh"], nets["tanh"]
     assert rep.names == ["hidden_1", "hidden_2", "hidden_3"]
     assert rep.update_ratio.shape == (8, 3)
@@ -98,7 +99,7 @@ def test_diagnose_and_dashboard_return_consistent_numbers():
 
 def test_bad_inputs_raise_clear_errors():
     with pytest.raises(ValueError, match="empty"):
-        probes.plot_dashboard({})
+        diagnosis.plot_dashboard({})
     rnn = models.build_rnn("simple", 4, seq_len=3)
     with pytest.raises(ValueError, match="act_1"):
         probes.layer_outputs(rnn, np.zeros((2, 3, 1)))
@@ -110,8 +111,8 @@ def test_bad_inputs_raise_clear_errors():
 
 def test_summary_table_has_one_row_per_report_with_its_numbers():
     x, y = _data(32)
-    rep = probes.diagnose(_mlp(), x, y, epochs=1, batch_size=16)
-    table = probes.summary_table({"a": rep, "b": rep}).splitlines()
+    rep = diagnosis.diagnose(_mlp(), x, y, epochs=1, batch_size=16)
+    table = diagnosis.summary_table({"a": rep, "b": rep}).splitlines()
     assert len(table) == 3 and table[1].split()[0] == "a"
     assert table[1].split()[1] == f"{rep.loss[-1]:.3f}"
     assert table[1].split()[2] == "-"  # no validation data
@@ -132,7 +133,7 @@ def test_diagnose_takes_an_adam_instance_and_its_epsilon(epsilon):
     scale = epsilon / np.sqrt(1 - opt.beta_2)
     steps = {n: lr * g / (np.abs(g) + scale) for n, g in grads.items()}
     expected = [np.log10(np.linalg.norm(steps[n]) / np.linalg.norm(weights[n])) for n in grads]
-    report = probes.diagnose(model, x, y, optimizer=opt, epochs=1, batch_size=len(x))
+    report = diagnosis.diagnose(model, x, y, optimizer=opt, epochs=1, batch_size=len(x))
     np.testing.assert_allclose(report.update_ratio[0], expected, atol=1e-3)
 
 
@@ -147,8 +148,8 @@ def test_make_optimizer_epsilon_only_for_adaptive_optimizers():
 
 def test_diagnose_track_every_records_every_kth_step_of_the_same_run():
     x, y = _data(64)
-    full = probes.diagnose(_mlp(), x, y, epochs=1, batch_size=8)
-    sparse = probes.diagnose(_mlp(), x, y, epochs=1, batch_size=8, track_every=3)
+    full = diagnosis.diagnose(_mlp(), x, y, epochs=1, batch_size=8)
+    sparse = diagnosis.diagnose(_mlp(), x, y, epochs=1, batch_size=8, track_every=3)
     assert full.update_ratio.shape == (8, 3) and sparse.update_ratio.shape == (3, 3)
     np.testing.assert_allclose(sparse.update_ratio, full.update_ratio[::3], atol=1e-5)
     np.testing.assert_allclose(sparse.loss, full.loss, rtol=1e-6)
@@ -164,7 +165,7 @@ def test_diagnose_leaves_batch_norm_statistics_where_training_left_them():
         return models.build_mlp(3, 6, input_dim=4, output_dim=3, batch_norm=True, seed=2)
 
     model = build()
-    report = probes.diagnose(model, x, y, epochs=1, batch_size=16, probe_size=32)
+    report = diagnosis.diagnose(model, x, y, epochs=1, batch_size=16, probe_size=32)
     reference = build()
     training.compile_model(reference, loss=training.classification_loss(), optimizer="sgd", lr=0.1)
     vg.reseed(0)
@@ -185,7 +186,7 @@ def test_diagnose_reads_the_gradient_of_the_regularised_training_loss():
         h = keras.layers.Activation("tanh", name=f"act_{i}")(h)
     model = keras.Model(inputs, keras.layers.Dense(3, name="output")(h))
     x, y = _data(64)
-    report = probes.diagnose(model, x, y, epochs=1, batch_size=16, probe_size=32)
+    report = diagnosis.diagnose(model, x, y, epochs=1, batch_size=16, probe_size=32)
     assert model.losses
     grads = _tape_kernel_grads(model, x[:32], y[:32])
     np.testing.assert_allclose(report.grad_norm, [np.linalg.norm(g) for g in grads], rtol=1e-5)

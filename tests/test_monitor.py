@@ -10,8 +10,16 @@ from vgrad_course import data, models, probes, training
 
 
 def _model(**clip):
+    """A model compiled the course's way (``training.compile_model``: the recorder built in)."""
     model = models.build_rnn("simple", 8, seq_len=10, input_dim=2, seed=0)
     return training.compile_model(model, loss="mse", optimizer="sgd", lr=0.05, **clip)
+
+
+def _unprepared_model():
+    """The same model compiled by Keras alone: no recorder in its step."""
+    model = models.build_rnn("simple", 8, seq_len=10, input_dim=2, seed=0)
+    model.compile(optimizer=training.make_optimizer("sgd", 0.05), loss="mse")
+    return model
 
 
 def _tape_norms(model, x, y):
@@ -85,7 +93,7 @@ def test_monitor_does_not_change_training_and_traces_a_fresh_model_once():
 
 def test_the_monitored_step_is_traced_once_and_the_model_keeps_its_own():
     x, y = data.adding_problem(64, 10, seed=1)
-    model = _model()
+    model = _unprepared_model()
     traces = _count_traces(model)
     training.train(model, x, y, epochs=1, batch_size=16)
     own_step = model.train_function
@@ -105,9 +113,9 @@ def test_the_monitored_step_is_traced_once_and_the_model_keeps_its_own():
 def test_a_prepared_model_is_monitored_without_any_re_trace():
     x, y = data.adding_problem(64, 10, seed=2)
     vg.reseed(0)
-    plain = _model()
+    plain = _unprepared_model()
     vg.reseed(0)
-    model = probes.GradientMonitor.prepare(_model())
+    model = probes.GradientMonitor.prepare(_unprepared_model())
     traces = _count_traces(model)
     losses = [training.train(m, x, y, epochs=1, batch_size=16)["loss"] for m in (plain, model)]
     expected = _tape_norms(model, x[:16], y[:16])
@@ -118,6 +126,19 @@ def test_a_prepared_model_is_monitored_without_any_re_trace():
     for path, value in expected.items():
         assert monitor.history[path][0] == pytest.approx(value, rel=1e-4), path
     np.testing.assert_allclose(losses[0], losses[1], rtol=1e-6)  # switched off: a plain step
+
+
+def test_compile_model_prepares_so_a_fitted_model_is_monitored_without_re_trace():
+    x, y = data.adding_problem(64, 10, seed=2)
+    model = _model()
+    traces = _count_traces(model)
+    training.train(model, x, y, epochs=1, batch_size=16)  # a plain fit traces the step
+    expected = _tape_norms(model, x[:16], y[:16])
+    monitor = probes.GradientMonitor()
+    training.train(model, x, y, epochs=1, batch_size=16, callbacks=[monitor], shuffle=False)
+    assert len(traces) == 1
+    for path, value in expected.items():
+        assert monitor.history[path][0] == pytest.approx(value, rel=1e-4), path
 
 
 def test_a_smaller_last_batch_and_a_recompiled_model_are_still_recorded():

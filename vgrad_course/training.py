@@ -7,6 +7,8 @@ from collections.abc import Sequence
 import keras
 import numpy as np
 
+from vgrad_course.probes import GradientMonitor
+
 OPTIMIZERS: tuple[str, ...] = ("sgd", "momentum", "adam", "rmsprop")
 
 
@@ -89,13 +91,16 @@ def compile_model(
         **clip: ``clipnorm``, ``clipvalue`` or ``global_clipnorm`` (see :func:`make_optimizer`).
 
     Returns:
-        The same model, compiled.
+        The same model, compiled, with the gradient monitor's recorder built into its training
+        step and switched off (see :meth:`vgrad_course.probes.GradientMonitor.prepare`): a
+        plain fit is unchanged, and a monitored fit never re-traces the step.
 
     Used in: every training chapter.
     """
     opt = optimizer if not isinstance(optimizer, str) else make_optimizer(optimizer, lr, **clip)
     model.compile(optimizer=opt, loss=loss, metrics=list(metrics or []))
-    return model
+    # A GradientMonitor can then attach to any later fit without tracing the step again.
+    return GradientMonitor.prepare(model)
 
 
 def train(

@@ -3,7 +3,8 @@
 The numbers are the ones a practitioner reads (Karpathy, makemore part 3): the activation
 mean, std and saturated fraction of each hidden layer, the std of each layer's weight gradient,
 and ``log10(||dW|| / ||W||)``, the size of each optimizer step relative to the weights, which
-should sit near -3. :func:`dashboard` trains a model briefly, collects them all, and draws them.
+should sit near -3. :func:`diagnose` trains a model briefly and collects them all with the
+probes; :func:`dashboard` does it for several models and draws the comparison.
 """
 
 from __future__ import annotations
@@ -17,63 +18,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from vgrad_course import training
-from vgrad_course.probes._activation_stats import activation_stats
-from vgrad_course.probes._gradients import kernel_gradients, l2_norm
-from vgrad_course.probes._model import hidden_kernels, hidden_layers
+from vgrad_course import probes, training
 from vgrad_course.reproducibility import reseed
-
-#: The guide line for ``log10(update / data)`` (Karpathy, makemore part 3).
-UPDATE_RATIO_GUIDE: float = -3.0
-
-
-class UpdateRatioTracker(keras.callbacks.Callback):
-    """Record ``log10(||W_after - W_before|| / ||W_before||)`` of each hidden kernel per step.
-
-    Attributes:
-        history: After ``fit``: array of shape ``(recorded steps, hidden layers)``.
-        names: The hidden layer names, one per column of ``history``.
-
-    Used in: "Vanishing gradients in deep networks", "Diagnosing a network".
-    """
-
-    def __init__(self, *, every: int = 1) -> None:
-        super().__init__()
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-            raise ValueError(f"every must be a positive integer, got {every!r}")
-        self.every = every
-        self.names: list[str] = []
-        self.history = np.zeros((0, 0))
-        self._rows: list[np.ndarray] = []
-        self._before: list[np.ndarray] | None = None
-        self._step = 0
-
-    def on_train_begin(self, logs: dict | None = None) -> None:
-        """Find the hidden kernels and reset the history."""
-        self._kernels = hidden_kernels(self.model)
-        self.names = list(self._kernels)
-        self._rows, self._step = [], 0
-
-    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
-        """Copy the kernels before a step that will be recorded."""
-        if self._step % self.every == 0:
-            self._before = [k.numpy().copy() for k in self._kernels.values()]
-
-    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        """Compare the kernels after the step with the copies."""
-        if self._before is not None:
-            after = [k.numpy() for k in self._kernels.values()]
-            row = [
-                l2_norm(a - b) / max(l2_norm(b), 1e-30)
-                for a, b in zip(after, self._before, strict=True)
-            ]
-            self._rows.append(np.log10(np.maximum(row, 1e-30)))
-            self._before = None
-        self._step += 1
-
-    def on_train_end(self, logs: dict | None = None) -> None:
-        """Publish ``history``."""
-        self.history = np.asarray(self._rows, dtype=np.float64).reshape(-1, len(self.names))
 
 
 @dataclass(frozen=True)
@@ -142,7 +88,7 @@ def diagnose(
     loss = training.classification_loss()
     metrics = ["accuracy"] if validation_data is not None else None
     training.compile_model(model, loss=loss, optimizer=optimizer, lr=lr, metrics=metrics)
-    tracker = UpdateRatioTracker(every=track_every)
+    tracker = probes.UpdateRatioTracker(every=track_every)
     reseed(seed)
     history = training.train(
         model,
@@ -154,14 +100,15 @@ def diagnose(
         callbacks=[tracker],
     )
     xp, yp = x[:probe_size], y[:probe_size]
-    grads = kernel_gradients(model, xp, yp)  # the compiled loss, as the steps had it
-    acts = activation_stats(model, xp, layers=[a.name for a in hidden_layers(model, prefix="act_")])
+    grads = probes.kernel_gradients(model, xp, yp)  # the compiled loss, as the steps had it
+    act_layers = [layer.name for layer in probes.hidden_layers(model, prefix="act_")]
+    acts = probes.activation_stats(model, xp, layers=act_layers)
     return Diagnosis(
         names=list(grads),
         act_mean=np.array([s.mean for s in acts.values()]),
         act_std=np.array([s.std for s in acts.values()]),
         saturated=np.array([s.saturated for s in acts.values()]),
-        grad_norm=np.array([l2_norm(g) for g in grads.values()]),
+        grad_norm=np.array([np.sqrt(np.sum(np.square(g))) for g in grads.values()]),
         grad_std=np.array([g.std() for g in grads.values()]),
         update_ratio=tracker.history,
         loss=history["loss"],
@@ -202,7 +149,7 @@ def plot_dashboard(
         ax_grad.plot(depth, rep.grad_std, marker="o", color=colour, label=label)
         ax_upd.plot(depth, rep.update_ratio.mean(axis=0), marker="o", color=colour, label=label)
         ax_loss.plot(np.arange(1, len(rep.loss) + 1), rep.loss, color=colour, label=label)
-    ax_upd.axhline(UPDATE_RATIO_GUIDE, color="0.4", ls=":", label="guide 1e-3")
+    ax_upd.axhline(probes.UPDATE_RATIO_GUIDE, color="0.4", ls=":", label="guide 1e-3")
     ax_act.set(xlabel="layer", ylabel="activation mean, std; saturated fraction")
     ax_act.set_title("activations")
     ax_grad.set(xlabel="layer", ylabel="std of ∂L/∂W", yscale="log")
