@@ -182,12 +182,17 @@ def test_one_row_per_hostile_notebook(graded):
     assert hostile == sorted([*APPENDED, *UNREADABLE])
 
 
+def _assert_scored(run: dict, key: str, expected: tuple) -> None:
+    """The row of ``key`` has the expected total and its feedback the expected note."""
+    _, total, note = expected
+    feedback = run["feedback"][key]
+    assert float(run["rows"][key]["total"]) == total, feedback
+    assert note in feedback
+
+
 @pytest.mark.parametrize("name", sorted(APPENDED))
 def test_each_hostile_submission_gets_its_score_and_a_note(graded, name):
-    _, total, note = APPENDED[name]
-    feedback = graded["feedback"][HOSTILE + name]
-    assert float(graded["rows"][HOSTILE + name]["total"]) == total, feedback
-    assert note in feedback
+    _assert_scored(graded, HOSTILE + name, APPENDED[name])
 
 
 @pytest.mark.parametrize("name", sorted(UNREADABLE))
@@ -206,10 +211,7 @@ def test_submissions_are_never_modified(run):
 
 @pytest.mark.parametrize("name", sorted(INTRUDERS))
 def test_a_notebook_that_changes_submitted_files_scores_0_and_they_are_restored(run, name):
-    _, total, note = INTRUDERS[name]
-    feedback = run["feedback"][INTRUDER + name]
-    assert float(run["rows"][INTRUDER + name]["total"]) == total, feedback
-    assert note in feedback
+    _assert_scored(run, INTRUDER + name, INTRUDERS[name])
     assert run["unchanged"]  # byte-identical afterwards, the deleted one included
 
 

@@ -50,21 +50,19 @@ def test_clipping_applies_to_both_problems():
     assert clip.applies_to(configs.MLPConfig()) and clip.applies_to(configs.RNNConfig())
 
 
+def _remedy_fields(**changed):
+    """The fields of a valid hand-made remedy, with ``changed`` replacing some of them."""
+    fields = {"key": "k", "name": "n", "description": "d", "chapter": "07_x", "paper": "p"}
+    return fields | {"problem": "rnn", "changes": (("lr", 1.0),)} | changed
+
+
 def test_lookup_errors():
     with pytest.raises(ValueError):
         remedies.get_remedy("dropout")
     with pytest.raises(ValueError):
         remedies.remedies_for("cnn")
     with pytest.raises(ValueError):
-        remedies.Remedy(
-            key="k",
-            name="n",
-            description="d",
-            chapter="07_x",
-            paper="p",
-            problem="cnn",
-            changes=(("lr", 1.0),),
-        )
+        remedies.Remedy(**_remedy_fields(problem="cnn"))
     with pytest.raises(TypeError):  # keyword-only: a record's fields are named where it is made
         remedies.Remedy("k", "n", "d", "07_x", "p", "rnn", (("lr", 1.0),))
 
@@ -170,15 +168,7 @@ def test_a_broken_data_file_is_an_error_naming_the_entry(entries, message):
 
 def test_a_remedy_may_change_only_configuration_fields():
     with pytest.raises(ValueError, match="neither MLPConfig nor RNNConfig"):
-        remedies.Remedy(
-            key="k",
-            name="n",
-            description="d",
-            chapter="07_x",
-            paper="p",
-            problem="rnn",
-            changes=(("dropout", 0.5),),
-        )
+        remedies.Remedy(**_remedy_fields(changes=(("dropout", 0.5),)))
 
 
 def test_every_json_data_file_ships_in_the_wheel():
