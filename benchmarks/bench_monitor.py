@@ -38,7 +38,9 @@ import time
 from typing import NamedTuple
 
 # isort: off
-import vgrad_course as vg  # before TensorFlow: it mutes TensorFlow's start-up messages
+import vgrad_course as vg
+
+vg.backend.load_tensorflow()  # before Keras: the course's kernels, start-up messages muted
 # isort: on
 
 import keras
