@@ -52,13 +52,19 @@ def test_layer_outputs_match_a_manual_forward_pass():
     np.testing.assert_allclose(outs["act_2"], np.tanh(a1 @ w2 + b2), rtol=1e-5, atol=1e-6)
 
 
-def test_update_ratio_of_one_sgd_step_is_lr_times_gradient():
+def _before_one_step():
+    """A fresh MLP and its data, with the loss's kernel gradients and the kernels before a step."""
     model = _mlp()
     x, y = _data()
-    lr = 0.1
     loss = training.classification_loss()
     grads = probes.kernel_gradients(model, x, y, loss=loss)
     weights = {n: model.get_layer(n).kernel.numpy() for n in grads}
+    return model, x, y, loss, grads, weights
+
+
+def test_update_ratio_of_one_sgd_step_is_lr_times_gradient():
+    model, x, y, loss, grads, weights = _before_one_step()
+    lr = 0.1
     expected = [np.log10(lr * np.linalg.norm(grads[n]) / np.linalg.norm(weights[n])) for n in grads]
     training.compile_model(model, loss=loss, optimizer="sgd", lr=lr)
     tracker = probes.UpdateRatioTracker()
@@ -122,12 +128,8 @@ def test_summary_table_has_one_row_per_report_with_its_numbers():
 def test_diagnose_takes_an_adam_instance_and_its_epsilon(epsilon):
     # Adam's first step, written out: m = (1-b1) g, v = (1-b2) g^2, and Keras divides by
     # sqrt(v) + epsilon before the bias correction, so the step is lr g / (|g| + eps/sqrt(1-b2)).
-    model = _mlp()
-    x, y = _data()
+    model, x, y, _, grads, weights = _before_one_step()
     lr = 0.01
-    loss = training.classification_loss()
-    grads = probes.kernel_gradients(model, x, y, loss=loss)
-    weights = {n: model.get_layer(n).kernel.numpy() for n in grads}
     opt = training.make_optimizer("adam", lr, epsilon=epsilon)
     assert opt.epsilon == epsilon
     scale = epsilon / np.sqrt(1 - opt.beta_2)
