@@ -51,3 +51,9 @@ def test_track_dead_units_keeps_first_layer_dead_units_frozen():
     layer = model.get_layer("hidden_1")
     np.testing.assert_array_equal(layer.get_weights()[0][:, :3], kernel[:, :3])
     np.testing.assert_array_equal(track[-1], np.stack(dying_relu.dead_unit_masks(model, x)))
+
+
+def test_dead_units_are_refused_for_a_non_relu_network():
+    model = models.build_mlp(2, 4, input_dim=3, activation="tanh")
+    with pytest.raises(ValueError, match="ReLU notion"):
+        dying_relu.dead_unit_masks(model, np.zeros((2, 3), dtype="float32"))
