@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import re
 import shutil
 import threading
 from collections.abc import Iterator
@@ -295,3 +296,77 @@ def search_problems(context: object, base: str, query: str) -> list[str]:
     finally:
         page.close()
     return []
+
+
+#: The largest page a reader downloads: its HTML plus the images it shows (issue 14).
+MAX_PAGE_BYTES = 3_000_000
+
+
+def page_weight(site: Path, page_path: str) -> int:
+    """Bytes of a built page: its HTML (with any embedded animation) plus its local images."""
+    page = site / page_path
+    html = page.read_text(encoding="utf-8", errors="replace")
+    total = page.stat().st_size
+    for src in set(re.findall(r'<img [^>]*src="([^"]+)"', html)):
+        if "://" in src or src.startswith("data:"):
+            continue  # embedded frames are counted in the HTML; remote images are refused elsewhere
+        image = (page.parent / unquote(src.split("#")[0])).resolve()
+        if image.is_file():
+            total += image.stat().st_size
+    return total
+
+
+def count_animations(page: object) -> int:
+    """Return the number of matplotlib animation players in the page's article."""
+    return page.locator("article div.animation").count()
+
+
+def animation_problems(page: object) -> list[str]:
+    """Every animation player works offline: a frame shows, the buttons have visible labels,
+    "Next frame", "Last frame", "First frame", the slider and "Play" each change the frame."""
+    problems = []
+    players = page.locator("article div.animation")
+    for i in range(players.count()):
+        player = players.nth(i)
+        img = player.locator("img").first
+        slider = player.locator("input.anim-slider").first
+
+        def state(img: object = img, slider: object = slider) -> tuple[str, int]:
+            return (img.get_attribute("src") or "", int(slider.input_value() or -1))
+
+        def press(title: str, player: object = player) -> None:
+            player.locator(f'button[title="{title}"]').first.click()
+
+        name = f"{page.url}: animation {i + 1}"
+        try:
+            last = int(slider.get_attribute("max") or 0)
+            blank = player.evaluate(
+                "el => Array.from(el.querySelectorAll('button'))"
+                ".filter(b => !b.innerText.trim()).length"
+            )
+            if blank:
+                problems.append(f"{name}: {blank} buttons show no label (icons from a CDN?)")
+            press("Pause")
+            press("First frame")
+            first_src, at = state()
+            if not first_src.startswith("data:image/") or at != 0:
+                problems.append(f"{name}: no first frame shown (src {first_src[:30]!r}, at {at})")
+            press("Next frame")
+            src, at = state()
+            if at != 1 or src == first_src:
+                problems.append(f"{name}: 'Next frame' did not advance (at {at})")
+            press("Last frame")
+            if state()[1] != last or last < 2:
+                problems.append(f"{name}: 'Last frame' went to {state()[1]}, not {last}")
+            slider.fill("1")  # dragging the slider fires its input event
+            if state()[1] != 1:
+                problems.append(f"{name}: the slider did not move the player")
+            press("First frame")
+            press("Play")
+            page.wait_for_timeout(1500)
+            press("Pause")
+            if state()[1] == 0:
+                problems.append(f"{name}: 'Play' did not advance in 1.5 s")
+        except Exception as err:  # noqa: BLE001 - Playwright errors: reported as a problem
+            problems.append(f"{name}: {type(err).__name__}: {err}")
+    return problems

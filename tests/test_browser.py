@@ -86,6 +86,7 @@ def test_every_toc_page_renders_offline(site, page_path):
             + bc.math_problems(page)
             + bc.link_problems(page, SITE, base)
             + bc.launch_link_problems(bc.launch_links(page), ROOT)
+            + bc.animation_problems(page)
         )
         problems += [f"tried to fetch {url} (the network is off)" for url in blocked[n_blocked:]]
     finally:
@@ -171,6 +172,32 @@ def test_bibliography_and_citations_render(site):
     assert terms >= 13, f"glossary defines {terms} terms"
 
 
+def _animated_pages(site_dir: Path) -> list[str]:
+    pages = [p for p in bc.toc_pages(ROOT) if (site_dir / p).is_file()]
+    return [p for p in pages if 'class="animation"' in (site_dir / p).read_text(errors="replace")]
+
+
+def test_at_least_three_chapters_animate_and_their_players_are_checked(site):
+    context, base, _ = site
+    animated = _animated_pages(SITE)
+    assert len(animated) >= 3, f"animations in {animated}: the course promises at least three"
+    page = bc.open_page(context, base + animated[0])
+    try:
+        assert bc.count_animations(page) >= 1
+    finally:
+        page.close()
+
+
+@pytest.mark.parametrize("page_path", bc.toc_pages(ROOT))
+def test_every_page_is_light_enough_to_read_offline(page_path):
+    _require((SITE / page_path).is_file(), f"{page_path} is not built: run `make book`")
+    weight = bc.page_weight(SITE, page_path)
+    assert weight < bc.MAX_PAGE_BYTES, (
+        f"{page_path} weighs {weight / 1e6:.2f} MB (HTML and images), over "
+        f"{bc.MAX_PAGE_BYTES / 1e6:.0f} MB: fewer frames or a lower dpi"
+    )
+
+
 def test_nothing_was_fetched_from_the_network(site):
     """Runs after the page tests (same module, same context): no page asked for another host
     except through a link the reader clicks."""
@@ -223,6 +250,36 @@ def test_checks_detect_a_broken_page(browser, tmp_path, breakage):
     assert found[breakage], f"the {breakage} check missed a broken page"
     healthy = {k: v for k, v in found.items() if k != breakage}
     assert not any(healthy.values()), healthy
+
+
+@pytest.mark.parametrize("breakage", ["player script", "cdn icons"])
+def test_animation_check_detects_a_broken_player(browser, tmp_path, breakage):
+    animated = _animated_pages(SITE)
+    _require(bool(animated), "no animated page in the build")
+    copy = _broken_copy(tmp_path)
+    target = copy / animated[0]
+    html = target.read_text()
+    if breakage == "player script":  # the frames are there, the JavaScript player is not
+        html = html.replace("new Animation(", "new BrokenAnimation(")
+    else:  # matplotlib's own icons: a CDN font, blank offline
+        html = re.sub(r'<span aria-hidden="true">[^<]*</span>', '<i class="fa fa-play"></i>', html)
+    target.write_text(html)
+    with bc.serve(copy) as base:
+        context, _ = bc.offline_context(browser, base)
+        try:
+            problems = bc.animation_problems(bc.open_page(context, base + animated[0]))
+        finally:
+            context.close()
+    assert problems, f"the animation check missed a broken player ({breakage})"
+
+
+def test_page_weight_counts_the_html_and_its_images(tmp_path):
+    (tmp_path / "book").mkdir()
+    (tmp_path / "_images").mkdir()
+    (tmp_path / "_images" / "a.png").write_bytes(b"x" * 1000)
+    page = tmp_path / "book" / "p.html"
+    page.write_text('<img src="../_images/a.png"><img src="data:image/png;base64,AAAA">')
+    assert bc.page_weight(tmp_path, "book/p.html") == page.stat().st_size + 1000
 
 
 # --- configuration checks that need no browser ------------------------------------------------
