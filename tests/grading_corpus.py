@@ -25,11 +25,11 @@ INTRUDERS_DIR = "intruders"
 
 #: name -> (code appended after the solution's cells, expected total, note fragment)
 APPENDED: dict[str, tuple[str, float, str]] = {
-    "syntax": ("def oops(:\n    pass", 8, "SyntaxError"),
-    "raises": ("1 / 0", 8, "ZeroDivisionError"),
-    "loop": ("while True:\n    pass", 8, "time limit"),
-    "output": ('print("x" * 30_000_000)', 8, ""),
-    "delete": ("import os\nfor f in os.listdir('.'):\n    os.remove(f)", 8, ""),
+    "syntax": ("def oops(:\n    pass", 9, "SyntaxError"),
+    "raises": ("1 / 0", 9, "ZeroDivisionError"),
+    "loop": ("while True:\n    pass", 9, "time limit"),
+    "output": ('print("x" * 30_000_000)', 9, ""),
+    "delete": ("import os\nfor f in os.listdir('.'):\n    os.remove(f)", 9, ""),
     "nan": (
         "def gd_step(w, grad, lr):\n    return w * float('nan')\n"
         "max_lr = float('nan')\none_step_lr = float('inf')",
@@ -74,7 +74,7 @@ INTRUDERS: dict[str, tuple[str, float, str]] = {
         f"{RESTORED} ({INTRUDERS_DIR}/delete_own.ipynb)",
     ),
     # Graded after "overwrite_other" (serially): had it read the '{}' written over it, 0 points.
-    "victim": ("victim = True", 8, ""),
+    "victim": ("victim = True", 9, ""),
 }
 
 #: name -> file content of submissions that are not readable notebooks

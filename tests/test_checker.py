@@ -67,26 +67,71 @@ def _block_jac_transposed(h, W):
     return np.eye(len(h)) + W * d
 
 
+# --- wrong answers a careful student still writes (issue 19's corpus) ----------------------
+
+
+def _step_in_place(w, g, lr):
+    w -= lr * g  # the prompt forbids it: the caller's weights change
+    return w
+
+
+def _naive_sigmoid_derivative(z):
+    s = 1 / (1 + np.exp(-z))  # overflows for z < -709
+    return s * (1 - s)
+
+
+def _clip_always(grads, max_norm):
+    norm = np.sqrt(sum(np.sum(g**2) for g in grads))
+    return [g * max_norm / norm for g in grads]  # rescales up, too
+
+
+def _residual_from_input(x, weights, residual):
+    h = x
+    for w in weights:
+        h = x + np.tanh(h @ w) if residual else np.tanh(h @ w)
+    return h
+
+
+def _bn_ddof1(x, gamma, beta):
+    return gamma * (x - x.mean(0)) / np.sqrt(x.var(0, ddof=1) + 1e-5) + beta
+
+
+def _layer_backward_b_mean(x, w, b, c):
+    d = c * (1 - np.tanh(x @ w + b) ** 2)
+    return d @ w.T, x.T @ d, d.mean(0)
+
+
+def _layer_backward_w_transposed(x, w, b, c):
+    d = c * (1 - np.tanh(x @ w + b) ** 2)
+    return d @ w.T, (x.T @ d).T, d.sum(0)
+
+
 #: At least one plausible wrong answer per question (a mistake students make).
 WRONG = {
-    "gd.step": [lambda w, g, lr: w + lr * g, lambda w, g, lr: w - g],
-    "gd.max_lr": [1 / 4, 2.0, -0.5],
+    "gd.step": [lambda w, g, lr: w + lr * g, lambda w, g, lr: w - g, _step_in_place],
+    "gd.max_lr": [1 / 4, 2.0, -0.5, 0.51],  # 0.51: the first diverging rate
     "gd.one_step_lr": [0.5, 1 / 8],
-    "backprop.sigmoid_derivative": [lambda z: sigmoid(z), lambda z: np.exp(-z) / (1 + np.exp(-z))],
+    "backprop.sigmoid_derivative": [
+        lambda z: sigmoid(z),
+        lambda z: np.exp(-z) / (1 + np.exp(-z)),
+        _naive_sigmoid_derivative,
+    ],
     "backprop.layer_backward": [
         lambda x, W, b, c: (c @ W.T, x.T @ c, c.sum(0)),  # forgot tanh'
         lambda x, W, b, c: (c, W, b),
+        _layer_backward_b_mean,
+        _layer_backward_w_transposed,
     ],
     "backprop.chain": [0.25, 0.0625],
     "vanishing.chain_grad": [_chain_no_w, lambda h0, w, depth: 0.25**depth],
-    "vanishing.bound": [0.25**19, 1.0, 0.25**20 / 2],
+    "vanishing.bound": [0.25**19, 1.0, 0.25**20 / 2, 0.0],
     "vanishing.smallest_layer": ["c", "first", 0],
     "exploding.spectral_radius": [
         lambda W: float(np.max(np.real(np.linalg.eigvals(W)))),
         lambda W: float(np.linalg.norm(W, 2)),
     ],
     "exploding.growth": [1.1 * 50, 1.1**49],
-    "exploding.critical_scale": [1.1, 0.9, 0.0],
+    "exploding.critical_scale": [1.1, 0.9, 0.0],  # each misses on one side
     "bptt.rnn_forward": [_rnn_forward_with_h0, lambda W, U, xs, h0: np.tanh(xs @ U)],
     "bptt.rnn_jacobian": [_rnn_jac_transposed, lambda W, U, xs, h0: W],
     "bptt.decay": [0.5, 0.5**9],
@@ -101,22 +146,27 @@ WRONG = {
         lambda a: int(np.sum(np.abs(a) > 0.97)),
     ],
     "diagnosing.diagnosis": ["a", "c"],
-    "clipping.clip_global": [_clip_value, _clip_each, lambda g, m: g],
+    "clipping.clip_global": [_clip_value, _clip_each, lambda g, m: g, _clip_always],
     "clipping.predict_component": [1.0, 0.6, 3.0],
     "clipping.threshold": [0.1, 1000.0, -1.0],
     "init.he_std": [lambda n: np.sqrt(1 / n), lambda n: 2 / n],
     "init.glorot_std": [lambda i, o: np.sqrt(1 / i), lambda i, o: np.sqrt(1 / (i + o))],
     "init.gain": [1.0, 2.0],
-    "activations.relu_derivative": [lambda z: np.maximum(z, 0), lambda z: (z >= 0)[:1]],
+    "activations.relu_derivative": [
+        lambda z: np.maximum(z, 0),
+        lambda z: (z >= 0)[:1],
+        lambda z: (z >= 0).astype(float),
+    ],
     "activations.ratio": [1.0, 2.0],
     "activations.most_flat": ["c", "a"],
     "batch_norm.forward": [
         lambda x, g, b: g * (x - x.mean(1, keepdims=True)) / x.std(1, keepdims=True) + b,
         lambda x, g, b: (x - x.mean(0)) / x.std(0),
+        _bn_ddof1,
     ],
     "batch_norm.backward": [_bn_backward_no_stats, lambda x, c, g: c],
     "batch_norm.weight_scale": [10.0, 1.0],
-    "residual.forward": [_residual_forward_plain_always, lambda x, ws, r: x],
+    "residual.forward": [_residual_forward_plain_always, lambda x, ws, r: x, _residual_from_input],
     "residual.block_jacobian": [_block_jac_transposed, lambda h, W: W],
     "residual.grad_ratio": ["a", "b"],
     "gated.cell_grad": [lambda f: np.sum(f, axis=0), lambda f: np.prod(f)],
@@ -219,9 +269,9 @@ def test_wrong_sign_and_factor_are_diagnosed():
 def test_rendering_is_readable_and_escaped():
     result = check("gd.step", lambda w, g, lr: w + lr * g)
     text = str(result)
-    assert text.startswith("gd.step: 1/4") and "[FAIL]" in text and "[PASS]" in text
+    assert text.startswith("gd.step: 1/5") and "[FAIL]" in text and "[PASS]" in text
     html = result._repr_html_()
-    assert "<ul" in html and "1/4" in html
+    assert "<ul" in html and "1/5" in html
     shown = []
     result._repr_pretty_(type("P", (), {"text": lambda self, s: shown.append(s)})(), False)
     assert shown == [text]
@@ -236,7 +286,7 @@ def test_unknown_question_is_a_clear_error():
 
 def test_run_cases_counts_points_per_case():
     result = run_cases("clipping.clip_global", _clip_each)
-    assert result.max_points == 4 and 0 < result.points < 4
+    assert result.max_points == 5 and 0 < result.points < 5
 
 
 # References the checks compute, and the experiment helpers in vgrad_course.grading.labs,
@@ -320,3 +370,47 @@ def test_unscored_questions_say_why_not_not_attempted():
     assert result.points == 0 and result.max_points == check("gd.step", ...).max_points
     assert "grading stopped" in str(result) and "not attempted" not in str(result)
     assert "grading stopped" in result._repr_html_()
+
+
+#: One-sided misses of a band or a bracket earn nothing (the credit meant: the answer is in it).
+ONE_SIDED = {
+    "gd.max_lr": [0.51, 0.49],
+    "exploding.critical_scale": [0.9, 1.1],
+    "init.gain": [1.0, 2.0],
+    "gated.forget_bias": [1.0, 8.0],
+    "clipping.threshold": [0.1, 1000.0],
+}
+
+
+@pytest.mark.parametrize("qid", sorted(ONE_SIDED))
+def test_a_miss_on_either_side_earns_nothing(qid):
+    for answer in ONE_SIDED[qid]:
+        assert check(qid, answer).points == 0, (qid, answer)
+
+
+def test_an_overflow_in_student_code_is_reported_as_such():
+    text = str(check("backprop.sigmoid_derivative", _naive_sigmoid_derivative))
+    assert "overflowed" in text and "3/4" in text
+
+
+def test_an_in_place_update_is_seen_and_named():
+    text = str(check("gd.step", _step_in_place))
+    assert "changed w in place" in text and "4/5" in text
+
+
+def test_formula_targets_are_not_called_measured():
+    for qid, answer in [("init.he_std", lambda n: np.sqrt(1 / n)), ("vanishing.bound", 1e-11)]:
+        text = str(check(qid, answer))
+        assert "measured value" not in text, text
+
+
+def test_the_features_axis_hint_fires_for_normalising_rows():
+    def by_row(x, g, b):
+        return g * (x - x.mean(1, keepdims=True)) / x.std(1, keepdims=True) + b
+
+    assert "over the features (axis 1)" in str(check("batch_norm.forward", by_row))
+
+
+def test_per_tensor_clipping_gets_no_constant_factor_hint():
+    text = str(check("clipping.clip_global", _clip_each))
+    assert "constant factor" not in text, text

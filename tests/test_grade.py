@@ -152,7 +152,7 @@ def test_feedback_files_explain_the_scores(graded):
     feedback = graded["feedback"]
     assert sorted(feedback) == sorted(graded["rows"])
     dave = feedback["dave"]
-    assert dave.startswith("dave (gd): 1/8 points") and "moves by -lr x gradient (0/2)" in dave
+    assert dave.startswith("dave (gd): 1/9 points") and "moves by -lr x gradient (0/2)" in dave
     assert "not a readable notebook" in feedback["erin"]
     assert "wrong sign" in feedback["carol"]
 
@@ -224,7 +224,7 @@ def test_in_parallel_the_suspects_are_graded_again_one_at_a_time(graded, graded_
 
 def test_the_victim_is_graded_from_its_original(run):
     feedback = run["feedback"][INTRUDER + "victim"]
-    assert feedback.startswith(f"{INTRUDER}victim (gd): 8/8 points"), feedback
+    assert feedback.startswith(f"{INTRUDER}victim (gd): 9/9 points"), feedback
     assert "note:" not in feedback
 
 

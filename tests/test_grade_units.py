@@ -200,6 +200,44 @@ def test_the_kernel_runs_the_protocol_from_its_source_alone(tmp_path):
     assert protocol.load(str(tmp_path / "err"))[0]["error"].startswith("ZeroDivisionError")
 
 
+def test_a_call_that_changes_its_arguments_sends_the_change_back(tmp_path):
+    # Through the kernel an in-place update changes only the kernel's copy; the grader must
+    # see it as a local call would (gd_step that does `w -= lr * grad`).
+    kernel = _kernel_protocol()
+
+    def step(w, grads, lr):
+        w -= lr * grads[0]
+        grads[1] = "replaced"
+        grads.append(np.zeros(1))
+        return w
+
+    w, grads = np.ones(3), [np.full(3, 2.0), np.zeros(2)]
+    protocol.save(str(tmp_path / "in"), {}, [w, grads, 0.5], has_value=True)
+    kernel["call"]({"step": step}, "step", str(tmp_path / "in"), str(tmp_path / "out"))
+    meta, (result, after) = protocol.load(str(tmp_path / "out"))
+    assert meta["changed"] and result.tolist() == [0.0, 0.0, 0.0]
+    protocol.write_back((w, grads, 0.5), after)
+    assert w.tolist() == [0.0, 0.0, 0.0]
+    assert grads[1] == "replaced" and len(grads) == 3
+
+
+def test_a_call_that_leaves_its_arguments_alone_sends_only_the_result(tmp_path):
+    kernel = _kernel_protocol()
+    protocol.save(str(tmp_path / "in"), {}, [np.ones(2)], has_value=True)
+    kernel["call"]({"f": lambda a: a * 2}, "f", str(tmp_path / "in"), str(tmp_path / "out"))
+    meta, result = protocol.load(str(tmp_path / "out"))
+    assert "changed" not in meta and result.tolist() == [2.0, 2.0]
+
+
+def test_an_overflow_in_the_kernel_is_an_error_as_in_the_notebook(tmp_path):
+    kernel = _kernel_protocol()
+    protocol.save(str(tmp_path / "in"), {}, [np.array([-800.0])], has_value=True)
+    kernel["call"](
+        {"f": lambda z: 1 / (1 + np.exp(-z))}, "f", *(str(tmp_path / n) for n in ("in", "out"))
+    )
+    assert protocol.load(str(tmp_path / "out"))[0]["error"].startswith("FloatingPointError")
+
+
 def test_the_protocol_imports_only_the_standard_library_and_numpy():
     # It runs alone in a student's kernel: nothing of the course package may be needed there.
     tree = ast.parse(protocol.source())

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -118,6 +119,11 @@ def _describe(exc: BaseException) -> str:
     """Turn an exception raised by student code (or a failed property) into feedback."""
     if isinstance(exc, Fail | AssertionError) and str(exc):
         return str(exc)
+    if isinstance(exc, FloatingPointError):
+        return (
+            f"your code overflowed ({exc}): an intermediate value passed the largest float; "
+            "compute it in a form that stays in range"
+        )
     text = str(exc).splitlines()[0] if str(exc) else ""
     return f"your code raised {type(exc).__name__}: {text}"[:500]
 
@@ -139,6 +145,16 @@ def unscored(qid: str, why: str) -> Result:
     return Result(qid, cases, attempted=False, why_unscored=why)
 
 
+def _overflow_is_an_error(f: Callable) -> Callable:
+    """``f``, raising ``FloatingPointError`` on overflow (the grader's kernel does the same)."""
+
+    def call(*args: object) -> object:
+        with np.errstate(over="raise"):
+            return f(*args)
+
+    return call
+
+
 def run_cases(qid: str, answer: object) -> Result:
     """Run the registered check ``qid`` against ``answer`` without ever raising.
 
@@ -152,12 +168,13 @@ def run_cases(qid: str, answer: object) -> Result:
     Used in: the graded exercises (and by the grader).
     """
     q = REGISTRY[qid]
-    specs = list(q.cases(answer))
+    runnable = q.kind == "function" and callable(answer)
+    specs = list(q.cases(_overflow_is_an_error(answer) if runnable else answer))
     if answer is Ellipsis:
         return Result(
             qid, tuple(Case(n, 0.0, float(p), "not attempted") for n, p, _ in specs), False
         )
-    if q.kind == "function" and not callable(answer):
+    if q.kind == "function" and not runnable:
         msg = f"expected a function, got {type(answer).__name__}"
         return Result(qid, tuple(Case(n, 0.0, float(p), msg) for n, p, _ in specs))
     cases = []

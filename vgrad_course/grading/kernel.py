@@ -156,6 +156,9 @@ class GradingKernel:
             raise Fail(f"no result came back from your function ({type(exc).__name__})") from None
         if meta["status"] != "ok":
             raise Fail(f"your code raised {meta.get('error', 'an error')}")
+        if meta.get("changed"):  # it changed its arguments in the kernel: show the change here
+            value, after = value
+            protocol.write_back(args, after)
         return value
 
 

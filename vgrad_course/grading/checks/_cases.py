@@ -15,20 +15,21 @@ from vgrad_course.grading.registry import CaseSpec, Fail
 
 
 def matches_measured(
-    answer: object, measured: float, *, what: str, rtol: float
+    answer: object, measured: float, *, what: str, rtol: float, of: str = "the measured value"
 ) -> Callable[[], None]:
     """A case thunk: the predicted number ``answer`` is within ``rtol`` of ``measured``.
 
     Args:
         answer: The student's number.
-        measured: The value the check measured.
+        measured: The value the check measured (or the one a formula gives).
         what: The answer's name, for the messages.
         rtol: Relative tolerance.
+        of: What ``measured`` is, for the messages (a formula's value is not "measured").
 
     Returns:
         The thunk (it raises :class:`Fail` when the prediction is off).
     """
-    return lambda: near(as_float(answer, what=what), measured, what=what, rtol=rtol)
+    return lambda: near(as_float(answer, what=what), measured, what=what, rtol=rtol, of=of)
 
 
 def picks(
@@ -129,34 +130,39 @@ def shape_then_values(
     yield names[1], 2, values
 
 
-def band_cases(
+def band_case(
     factor: Callable[[], float],
     *,
     low: float,
     high: float,
-    vanish: tuple[str, str],
-    explode: tuple[str, str],
-) -> tuple[CaseSpec, CaseSpec]:
-    """Cases for a setting that must keep a measured growth factor in ``[low, high]``.
+    name: str,
+    vanish: str,
+    explode: str,
+    points: int = 2,
+) -> CaseSpec:
+    """One case for a setting that must keep a measured growth factor in ``[low, high]``.
+
+    A setting that misses on one side misses the band: it earns nothing, and the message says
+    which side (too small, the signal vanishes; too large, it explodes).
 
     Args:
         factor: Measures the factor with the student's setting.
         low: Smallest factor allowed (below it the signal vanishes).
         high: Largest factor allowed (above it the signal explodes).
-        vanish: The "does not vanish" case's name and its message, with a ``{factor}`` field.
-        explode: The same for "does not explode".
+        name: The case's name.
+        vanish: The message below the band, with a ``{factor}`` field.
+        explode: The message above it, with a ``{factor}`` field.
+        points: The case's points.
 
     Returns:
-        The two cases (1 point each), "does not vanish" first.
+        The case.
     """
-    measured = once(factor)
 
-    def no_vanish() -> None:
-        if measured() < low:
-            raise Fail(vanish[1].format(factor=measured()))
+    def in_band() -> None:
+        measured = factor()
+        if measured < low:
+            raise Fail(vanish.format(factor=measured))
+        if measured > high:
+            raise Fail(explode.format(factor=measured))
 
-    def no_explode() -> None:
-        if measured() > high:
-            raise Fail(explode[1].format(factor=measured()))
-
-    return (vanish[0], 1, no_vanish), (explode[0], 1, no_explode)
+    return name, points, in_band

@@ -92,19 +92,25 @@ def close(
         hint = " It looks transposed: rows should index outputs, columns inputs."
     else:
         mask = np.abs(e) > 1e-12
-        if mask.any():
+        if mask.sum() > 1:  # a factor common to many entries says something; one ratio does not
             ratios = a[mask] / e[mask]
-            if np.allclose(ratios, ratios[0], rtol=1e-3) and ratios[0] != 0:
+            if np.allclose(ratios, ratios[0], rtol=1e-3) and abs(ratios[0] - 1) > 0.01:
                 hint = f" It is off by a constant factor of {ratios[0]:.4g}."
     worst = float(np.max(np.abs(a - e)))
     raise Fail(f"{what} is wrong (largest error {worst:.3g}).{hint}")
 
 
-def near(value: float, target: float, *, what: str, rtol: float) -> None:
-    """Fail unless a predicted number is within ``rtol`` of the measured one (no reveal)."""
+def near(
+    value: float, target: float, *, what: str, rtol: float, of: str = "the measured value"
+) -> None:
+    """Fail unless a predicted number is within ``rtol`` of ``target`` (no reveal).
+
+    ``of`` names the target in the message: "the measured value" for an experiment, something
+    else (e.g. "the value the variance condition gives") for a number a formula fixes.
+    """
     if target == 0:
         if abs(value) > rtol:
-            raise Fail(f"{what} is too far from the measured value")
+            raise Fail(f"{what} is too far from {of}")
         return
     ratio = value / target
     if abs(ratio - 1) <= rtol:
@@ -112,7 +118,7 @@ def near(value: float, target: float, *, what: str, rtol: float) -> None:
     if ratio < 0:
         raise Fail(f"{what} has the wrong sign")
     direction = "too large" if ratio > 1 else "too small"
-    raise Fail(f"{what} is {direction}: it is {ratio:.3g} times the measured value")
+    raise Fail(f"{what} is {direction}: it is {ratio:.3g} times {of}")
 
 
 def choice(value: object, options: Sequence[str]) -> str:

@@ -38,18 +38,15 @@ def _cell(f: object) -> object:
 
 @question("gated.forget_bias", answer="forget_bias")
 def _bias(a: object) -> object:
-    def enough() -> None:
+    def smallest_enough() -> None:
         b = as_float(a, what="forget_bias")
-        if not sigmoid(b) ** 100 >= 0.5:
-            raise Fail(f"sigmoid(b)^100 = {sigmoid(b) ** 100:.3g} < 0.5: the bias is too small")
-
-    def smallest() -> None:
-        b = as_float(a, what="forget_bias")
+        kept = float(sigmoid(b) ** 100)
+        if not kept >= 0.5:
+            raise Fail(f"sigmoid(b)^100 = {kept:.3g} < 0.5: the bias is too small")
         if sigmoid(b - 0.1) ** 100 >= 0.5:
-            raise Fail("b - 0.1 would do as well: look for the smallest bias")
+            raise Fail("b - 0.1 keeps half the gradient too: look for the smallest such bias")
 
-    yield "keeps half the cell-path gradient after 100 steps", 1, enough
-    yield "is the smallest such bias (to 0.1)", 1, smallest
+    yield "the smallest bias (to 0.1) that keeps half the cell-path gradient", 2, smallest_enough
 
 
 @question("gated.irnn", answer="irnn_norm")

@@ -42,19 +42,33 @@ def _step(f: object) -> object:
 
     yield "one small step lowers the loss |w|^2 / 2", 1, decreases
 
+    def leaves_inputs() -> None:
+        w_in, g_in = w.copy(), g.copy()
+        new = as_array(f(w_in, g_in, 0.05), shape=w.shape, what="gd_step")
+        for name, before, after in (("w", w, w_in), ("grad", g, g_in)):
+            if not np.array_equal(before, after):
+                raise Fail(
+                    f"gd_step changed {name} in place: return a new array and leave the "
+                    "caller's weights as they were (the caller may still need them)"
+                )
+        close(new - w, -0.05 * g, what="the update")
+
+    yield "returns the step as a new array, leaving w and grad unchanged", 1, leaves_inputs
+
 
 @question("gd.max_lr", answer="max_lr")
 def _max_lr(a: object) -> object:
-    def below() -> None:
-        if not _run(0.98 * as_positive(a, what="max_lr")) < 1.0:
-            raise Fail("gradient descent already diverges at 0.98 x your rate: it is too large")
+    def brackets() -> None:
+        lr = as_positive(a, what="max_lr")
+        if not _run(0.995 * lr) < 1.0:
+            raise Fail(
+                "gradient descent already diverges at 0.995 x your rate: it is past the "
+                "largest stable rate (a rate your table shows diverging is too large)"
+            )
+        if not _run(1.005 * lr) > 1.0:
+            raise Fail("gradient descent still converges at 1.005 x your rate: it is too small")
 
-    def above() -> None:
-        if not _run(1.02 * as_float(a, what="max_lr")) > 1.0:
-            raise Fail("gradient descent still converges at 1.02 x your rate: it is too small")
-
-    yield "converges just below your rate", 1, below
-    yield "diverges just above your rate", 1, above
+    yield "converges at 0.995 x your rate and diverges at 1.005 x it", 2, brackets
 
 
 @question("gd.one_step_lr", answer="one_step_lr")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vgrad_course.grading.checks._cases import band_cases
+from vgrad_course.grading.checks._cases import band_case
 from vgrad_course.grading.checks._helpers import as_float, as_positive, near
 from vgrad_course.grading.labs import mlp_probe
 from vgrad_course.grading.registry import Fail, question
@@ -22,6 +22,7 @@ def _he(f: object) -> object:
                     1.0,
                     what=f"fan_in * he_std({fan_in})^2 / 2",
                     rtol=1e-6,
+                    of="1, the value that keeps the second moment",
                 )
             ),
         )
@@ -40,7 +41,13 @@ def _glorot(f: object) -> object:
     def harmonic() -> None:
         for fi, fo in [(100, 300), (64, 10), (7, 7)]:
             v = as_float(f(fi, fo), what=f"glorot_std({fi}, {fo})") ** 2
-            near(1 / v, (fi + fo) / 2, what=f"1 / glorot_std({fi}, {fo})^2", rtol=1e-6)
+            near(
+                1 / v,
+                (fi + fo) / 2,
+                what=f"1 / glorot_std({fi}, {fo})^2",
+                rtol=1e-6,
+                of="the value Glorot's compromise gives",
+            )
 
     yield "variance = 2 / (fan_in + fan_out)", 2, harmonic
 
@@ -59,16 +66,11 @@ def _gain(a: object) -> object:
         s = mlp_probe(30, 128, activation="relu", weight_std=std, seed=0)["act_std"]
         return float(s[-1] / s[0])
 
-    yield from band_cases(
+    yield band_case(
         ratio,
         low=0.5,
         high=2.0,
-        vanish=(
-            "activations do not vanish over 30 layers (>= 0.5x)",
-            "activations shrank to {factor:.3g}x of the first layer's: gain too small",
-        ),
-        explode=(
-            "activations do not explode over 30 layers (<= 2x)",
-            "activations grew {factor:.3g}x over the first layer's: gain too large",
-        ),
+        name="the last layer's activation std stays within [0.5, 2] x the first's",
+        vanish="activations shrank to {factor:.3g}x of the first layer's: gain too small",
+        explode="activations grew {factor:.3g}x over the first layer's: gain too large",
     )

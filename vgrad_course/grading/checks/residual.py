@@ -39,14 +39,21 @@ def _forward(f: object) -> object:
                 )
             ),
         )
-    zeros = [np.zeros((4, 4)) for _ in range(3)]
+    # A zero-weight layer between two others must pass on the hidden state h it receives, not
+    # the network's input x: the skip connection adds a layer's own input.
+    middle_zero = [weights[0], np.zeros((4, 4)), weights[2]]
+    ref_zero = _reference(x, middle_zero, True)
     yield (
-        "zero weights + residual = identity",
+        "a zero-weight layer in the middle passes its own input on unchanged",
         1,
         lambda: close(
-            as_array(f(x.copy(), zeros, True), shape=x.shape, what="mlp_forward"),
-            x,
-            what="the output with zero weights",
+            as_array(
+                f(x.copy(), [w.copy() for w in middle_zero], True),
+                shape=x.shape,
+                what="mlp_forward",
+            ),
+            ref_zero,
+            what="the output with the middle layer's weights zero",
         ),
     )
 
