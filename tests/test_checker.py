@@ -106,6 +106,22 @@ def _layer_backward_w_transposed(x, w, b, c):
     return d @ w.T, (x.T @ d).T, d.sum(0)
 
 
+def _chain_off_by_one(h0, w, depth):
+    return _chain_no_w(h0, w, depth - 1) * w ** (depth - 1)
+
+
+def _rnn_forward_transposed_w(W, U, xs, h0):
+    h, hs = h0, []
+    for x in xs:
+        h = np.tanh(h @ W.T + x @ U)
+        hs.append(h)
+    return np.array(hs)
+
+
+def _rnn_forward_without_h0(W, U, xs, h0):
+    return _rnn_forward_with_h0(W, U, xs, np.zeros_like(h0))[1:]
+
+
 #: At least one plausible wrong answer per question (a mistake students make).
 WRONG = {
     "gd.step": [lambda w, g, lr: w + lr * g, lambda w, g, lr: w - g, _step_in_place],
@@ -123,7 +139,7 @@ WRONG = {
         _layer_backward_w_transposed,
     ],
     "backprop.chain": [0.25, 0.0625],
-    "vanishing.chain_grad": [_chain_no_w, lambda h0, w, depth: 0.25**depth],
+    "vanishing.chain_grad": [_chain_no_w, lambda h0, w, depth: 0.25**depth, _chain_off_by_one],
     "vanishing.bound": [0.25**19, 1.0, 0.25**20 / 2, 0.0],
     "vanishing.smallest_layer": ["c", "first", 0],
     "exploding.spectral_radius": [
@@ -132,7 +148,12 @@ WRONG = {
     ],
     "exploding.growth": [1.1 * 50, 1.1**49],
     "exploding.critical_scale": [1.1, 0.9, 0.0],  # each misses on one side
-    "bptt.rnn_forward": [_rnn_forward_with_h0, lambda W, U, xs, h0: np.tanh(xs @ U)],
+    "bptt.rnn_forward": [
+        _rnn_forward_with_h0,
+        lambda W, U, xs, h0: np.tanh(xs @ U),
+        _rnn_forward_transposed_w,
+        _rnn_forward_without_h0,
+    ],
     "bptt.rnn_jacobian": [_rnn_jac_transposed, lambda W, U, xs, h0: W],
     "bptt.decay": [0.5, 0.5**9],
     "diagnosing.update_ratio": [
