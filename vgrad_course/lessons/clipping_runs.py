@@ -1,13 +1,15 @@
-"""Train one small recurrent network under several clipping rules and seeds, all at once.
+"""Train one small network under several clipping rules and seeds, all at once.
 
 An exploding run is chaotic: whether a threshold trains, or when the loss overflows, changes
 with the seed and with the low bits of the arithmetic. A claim about clipping is therefore a
 statistic over seeds. Training every (rule, seed) pair with ``model.fit`` would trace and run
 one Keras model per pair; :func:`train_clipped` instead stacks the weights of all pairs and
-takes every plain-SGD step of all of them in one compiled function. The network is the one
-:func:`vgrad_course.models.build_rnn` builds (a ``SimpleRNN`` read by a ``Dense`` head), the
-step is Keras' ``SGD`` with its ``clipvalue`` / ``clipnorm`` / ``global_clipnorm`` options,
-and the tests check both against Keras.
+takes every plain-SGD step of all of them in one compiled function. Two networks are
+supported: the recurrent regressor of :func:`vgrad_course.models.build_rnn` (a ``SimpleRNN``
+read by a ``Dense`` head) and the deep linear chain of
+:func:`vgrad_course.lessons.jacobians.build_deep_linear` (bias-free linear ``Dense`` layers).
+The step is Keras' ``SGD`` with its ``clipvalue`` / ``clipnorm`` / ``global_clipnorm``
+options, and the tests check both networks against Keras.
 """
 
 from __future__ import annotations
@@ -72,13 +74,26 @@ def epoch_loss(
 
 
 def _weights(model: keras.Model) -> tuple[list[np.ndarray], str]:
-    """The five weight arrays of a ``build_rnn('simple' or 'irnn')`` model and its activation."""
-    rnn, head = model.get_layer("rnn"), model.get_layer("head")
+    """The weight arrays of a supported network and its kind: the RNN's activation or "linear"."""
+    layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+    if all(
+        isinstance(layer, keras.layers.Dense)
+        and not layer.use_bias
+        and layer.activation is keras.activations.linear
+        for layer in layers
+    ):
+        return [np.asarray(layer.kernel, dtype=np.float32) for layer in layers], "linear"
+    names = {layer.name: layer for layer in layers}
+    rnn, head = names.get("rnn"), names.get("head")
     if (
         not isinstance(rnn, keras.layers.SimpleRNN)
+        or not isinstance(head, keras.layers.Dense)
         or head.activation is not keras.activations.linear
     ):
-        raise ValueError("train_clipped needs a SimpleRNN layer 'rnn' and a linear Dense 'head'")
+        raise ValueError(
+            "train_clipped needs a SimpleRNN layer 'rnn' and a linear Dense 'head', "
+            "or a chain of bias-free linear Dense layers"
+        )
     activation = rnn.cell.activation.__name__
     if activation not in ("tanh", "relu"):
         raise ValueError(f"unsupported recurrent activation {activation!r}")
