@@ -5,8 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import tensorflow as tf
+from wrong_answers import WRONG
+from wrong_answers.backprop import naive_sigmoid_derivative
+from wrong_answers.bptt import rnn_jac_transposed
+from wrong_answers.clipping import clip_each, clip_value
+from wrong_answers.gd import step_in_place
 
-from vgrad_course.activations import sigmoid
 from vgrad_course.grading import checks, labs
 from vgrad_course.grading.checker import NotFullMarks, Result, check, run_cases, unscored
 from vgrad_course.grading.checks.clipping import reference_clip
@@ -18,182 +22,6 @@ checks.load_all()
 def _bn(x, gamma, beta, eps=1e-5):
     return gamma * (x - x.mean(0)) / np.sqrt(x.var(0) + eps) + beta
 
-
-def _clip_value(grads, max_norm):
-    return [np.clip(g, -max_norm, max_norm) for g in grads]
-
-
-def _clip_each(grads, max_norm):
-    return [g * min(1.0, max_norm / np.linalg.norm(g)) for g in grads]
-
-
-def _chain_no_w(h0, w, depth):
-    h, g = h0, 1.0
-    for _ in range(depth):
-        s = float(sigmoid(w * h))
-        g, h = g * s * (1 - s), s
-    return g
-
-
-def _rnn_forward_with_h0(W, U, xs, h0):
-    h, hs = h0, [h0]
-    for x in xs:
-        h = np.tanh(h @ W + x @ U)
-        hs.append(h)
-    return np.array(hs)
-
-
-def _rnn_jac_transposed(W, U, xs, h0):
-    h, jac = h0, np.eye(len(h0))
-    for x in xs:
-        h = np.tanh(h @ W + x @ U)
-        jac = np.diag(1 - h**2) @ W.T @ jac
-    return jac.T
-
-
-def _bn_backward_no_stats(x, grad_out, gamma):
-    return grad_out * gamma / np.sqrt(x.var(0) + 1e-5)
-
-
-def _residual_forward_plain_always(x, weights, residual):
-    h = x
-    for w in weights:
-        h = np.tanh(h @ w)
-    return h
-
-
-def _block_jac_transposed(h, W):
-    d = 1 - np.tanh(h @ W) ** 2
-    return np.eye(len(h)) + W * d
-
-
-# --- wrong answers a careful student still writes (issue 19's corpus) ----------------------
-
-
-def _step_in_place(w, g, lr):
-    w -= lr * g  # the prompt forbids it: the caller's weights change
-    return w
-
-
-def _naive_sigmoid_derivative(z):
-    s = 1 / (1 + np.exp(-z))  # overflows for z < -709
-    return s * (1 - s)
-
-
-def _clip_always(grads, max_norm):
-    norm = np.sqrt(sum(np.sum(g**2) for g in grads))
-    return [g * max_norm / norm for g in grads]  # rescales up, too
-
-
-def _residual_from_input(x, weights, residual):
-    h = x
-    for w in weights:
-        h = x + np.tanh(h @ w) if residual else np.tanh(h @ w)
-    return h
-
-
-def _bn_ddof1(x, gamma, beta):
-    return gamma * (x - x.mean(0)) / np.sqrt(x.var(0, ddof=1) + 1e-5) + beta
-
-
-def _layer_backward_b_mean(x, w, b, c):
-    d = c * (1 - np.tanh(x @ w + b) ** 2)
-    return d @ w.T, x.T @ d, d.mean(0)
-
-
-def _layer_backward_w_transposed(x, w, b, c):
-    d = c * (1 - np.tanh(x @ w + b) ** 2)
-    return d @ w.T, (x.T @ d).T, d.sum(0)
-
-
-def _chain_off_by_one(h0, w, depth):
-    return _chain_no_w(h0, w, depth - 1) * w ** (depth - 1)
-
-
-def _rnn_forward_transposed_w(W, U, xs, h0):
-    h, hs = h0, []
-    for x in xs:
-        h = np.tanh(h @ W.T + x @ U)
-        hs.append(h)
-    return np.array(hs)
-
-
-def _rnn_forward_without_h0(W, U, xs, h0):
-    return _rnn_forward_with_h0(W, U, xs, np.zeros_like(h0))[1:]
-
-
-#: At least one plausible wrong answer per question (a mistake students make).
-WRONG = {
-    "gd.step": [lambda w, g, lr: w + lr * g, lambda w, g, lr: w - g, _step_in_place],
-    "gd.max_lr": [1 / 4, 2.0, -0.5, 0.51],  # 0.51: the first diverging rate
-    "gd.one_step_lr": [0.5, 1 / 8],
-    "backprop.sigmoid_derivative": [
-        lambda z: sigmoid(z),
-        lambda z: np.exp(-z) / (1 + np.exp(-z)),
-        _naive_sigmoid_derivative,
-    ],
-    "backprop.layer_backward": [
-        lambda x, W, b, c: (c @ W.T, x.T @ c, c.sum(0)),  # forgot tanh'
-        lambda x, W, b, c: (c, W, b),
-        _layer_backward_b_mean,
-        _layer_backward_w_transposed,
-    ],
-    "backprop.chain": [0.25, 0.0625],
-    "vanishing.chain_grad": [_chain_no_w, lambda h0, w, depth: 0.25**depth, _chain_off_by_one],
-    "vanishing.bound": [0.25**19, 1.0, 0.25**20 / 2, 0.0],
-    "vanishing.smallest_layer": ["c", "first", 0],
-    "exploding.spectral_radius": [
-        lambda W: float(np.max(np.real(np.linalg.eigvals(W)))),
-        lambda W: float(np.linalg.norm(W, 2)),
-    ],
-    "exploding.growth": [1.1 * 50, 1.1**49],
-    "exploding.critical_scale": [1.1, 0.9, 0.0],  # each misses on one side
-    "bptt.rnn_forward": [
-        _rnn_forward_with_h0,
-        lambda W, U, xs, h0: np.tanh(xs @ U),
-        _rnn_forward_transposed_w,
-        _rnn_forward_without_h0,
-    ],
-    "bptt.rnn_jacobian": [_rnn_jac_transposed, lambda W, U, xs, h0: W],
-    "bptt.decay": [0.5, 0.5**9],
-    "diagnosing.update_ratio": [
-        lambda ws, us: np.array([np.std(u) / np.std(w) for w, u in zip(ws, us, strict=True)]),
-        lambda ws, us: np.array(
-            [np.log10(np.std(w) / np.std(u)) for w, u in zip(ws, us, strict=True)]
-        ),
-    ],
-    "diagnosing.saturated_fraction": [
-        lambda a: float(np.mean(a > 0.97)),
-        lambda a: int(np.sum(np.abs(a) > 0.97)),
-    ],
-    "diagnosing.diagnosis": ["a", "c"],
-    "clipping.clip_global": [_clip_value, _clip_each, lambda g, m: g, _clip_always],
-    "clipping.predict_component": [1.0, 0.6, 3.0],
-    "clipping.threshold": [0.1, 1000.0, -1.0],
-    "init.he_std": [lambda n: np.sqrt(1 / n), lambda n: 2 / n],
-    "init.glorot_std": [lambda i, o: np.sqrt(1 / i), lambda i, o: np.sqrt(1 / (i + o))],
-    "init.gain": [1.0, 2.0],
-    "activations.relu_derivative": [
-        lambda z: np.maximum(z, 0),
-        lambda z: (z >= 0)[:1],
-        lambda z: (z >= 0).astype(float),
-    ],
-    "activations.ratio": [1.0, 2.0],
-    "activations.most_flat": ["c", "a"],
-    "batch_norm.forward": [
-        lambda x, g, b: g * (x - x.mean(1, keepdims=True)) / x.std(1, keepdims=True) + b,
-        lambda x, g, b: (x - x.mean(0)) / x.std(0),
-        _bn_ddof1,
-    ],
-    "batch_norm.backward": [_bn_backward_no_stats, lambda x, c, g: c],
-    "batch_norm.weight_scale": [10.0, 1.0],
-    "residual.forward": [_residual_forward_plain_always, lambda x, ws, r: x, _residual_from_input],
-    "residual.block_jacobian": [_block_jac_transposed, lambda h, W: W],
-    "residual.grad_ratio": ["a", "b"],
-    "gated.cell_grad": [lambda f: np.sum(f, axis=0), lambda f: np.prod(f)],
-    "gated.forget_bias": [1.0, 8.0],
-    "gated.irnn": [0.0, 100.0],
-}
 
 #: Answers that are right: a few, to show the corpus is not failing everything.
 RIGHT = {
@@ -282,8 +110,8 @@ def test_bad_values_score_zero_with_a_message(answer):
 def test_wrong_sign_and_factor_are_diagnosed():
     assert "wrong sign" in str(check("gd.step", lambda w, g, lr: w + lr * g))
     assert "factor of 20" in str(check("gd.step", lambda w, g, lr: w - g))
-    assert "clipping by value" in str(check("clipping.clip_global", _clip_value))
-    assert "transposed" in str(check("bptt.rnn_jacobian", _rnn_jac_transposed))
+    assert "clipping by value" in str(check("clipping.clip_global", clip_value))
+    assert "transposed" in str(check("bptt.rnn_jacobian", rnn_jac_transposed))
     assert "too small" in str(check("exploding.critical_scale", 0.9))
 
 
@@ -306,7 +134,7 @@ def test_unknown_question_is_a_clear_error():
 
 
 def test_run_cases_counts_points_per_case():
-    result = run_cases("clipping.clip_global", _clip_each)
+    result = run_cases("clipping.clip_global", clip_each)
     assert result.max_points == 5 and 0 < result.points < 5
 
 
@@ -410,12 +238,12 @@ def test_a_miss_on_either_side_earns_nothing(qid):
 
 
 def test_an_overflow_in_student_code_is_reported_as_such():
-    text = str(check("backprop.sigmoid_derivative", _naive_sigmoid_derivative))
+    text = str(check("backprop.sigmoid_derivative", naive_sigmoid_derivative))
     assert "overflowed" in text and "3/4" in text
 
 
 def test_an_in_place_update_is_seen_and_named():
-    text = str(check("gd.step", _step_in_place))
+    text = str(check("gd.step", step_in_place))
     assert "changed w in place" in text and "4/5" in text
 
 
@@ -433,5 +261,5 @@ def test_the_features_axis_hint_fires_for_normalising_rows():
 
 
 def test_per_tensor_clipping_gets_no_constant_factor_hint():
-    text = str(check("clipping.clip_global", _clip_each))
+    text = str(check("clipping.clip_global", clip_each))
     assert "constant factor" not in text, text
