@@ -370,3 +370,20 @@ def animation_problems(page: object) -> list[str]:
         except Exception as err:  # noqa: BLE001 - Playwright errors: reported as a problem
             problems.append(f"{name}: {type(err).__name__}: {err}")
     return problems
+
+
+def launch_link_repository_problems(links: list[str], config: dict) -> list[str]:
+    """Each launch link is built from ``_config.yml``'s repository (url and branch)."""
+    repo = config["repository"]
+    owner_repo = "/".join(str(repo["url"]).rstrip("/").split("/")[-2:])
+    branch = repo.get("branch", "main")
+    buttons = config["launch_buttons"]
+    prefixes = (
+        f"{str(buttons['colab_url']).rstrip('/')}/github/{owner_repo}/blob/{branch}/",
+        f"{str(buttons['binderhub_url']).rstrip('/')}/v2/gh/{owner_repo}/{branch}?",
+    )
+    return [
+        f"launch link {link} is not built from repository.url/branch in _config.yml"
+        for link in links
+        if not link.startswith(prefixes)
+    ]

@@ -60,6 +60,10 @@ def site(browser):
         context.close()
 
 
+def _config() -> dict:
+    return yaml.safe_load((ROOT / "_config.yml").read_text())
+
+
 def _broken_copy(tmp_path: Path) -> Path:
     copy = tmp_path / "html"
     shutil.copytree(SITE, copy)
@@ -86,6 +90,7 @@ def test_every_toc_page_renders_offline(site, page_path):
             + bc.math_problems(page)
             + bc.link_problems(page, SITE, base)
             + bc.launch_link_problems(bc.launch_links(page), ROOT)
+            + bc.launch_link_repository_problems(bc.launch_links(page), _config())
             + bc.animation_problems(page)
         )
         problems += [f"tried to fetch {url} (the network is off)" for url in blocked[n_blocked:]]
@@ -306,6 +311,19 @@ def test_launch_link_check_accepts_real_and_rejects_missing_notebooks():
     assert not bc.launch_link_problems(good, ROOT)
     bad = [colab.format("book/nope.ipynb"), binder.format(nb.replace(".ipynb", ".md"))]
     assert len(bc.launch_link_problems(bad, ROOT)) == 2
+
+
+def test_launch_links_must_come_from_the_configured_repository():
+    config = _config()
+    owner_repo = "/".join(config["repository"]["url"].rstrip("/").split("/")[-2:])
+    branch = config["repository"]["branch"]
+    good = [
+        f"https://colab.research.google.com/github/{owner_repo}/blob/{branch}/book/x.ipynb",
+        f"https://mybinder.org/v2/gh/{owner_repo}/{branch}?urlpath=lab/tree/book/x.ipynb",
+    ]
+    assert not bc.launch_link_repository_problems(good, config)
+    bad = [link.replace(owner_repo, "someone/else") for link in good]
+    assert len(bc.launch_link_repository_problems(bad, config)) == 2
 
 
 def test_toc_pages_start_at_the_root_and_include_back_matter():
