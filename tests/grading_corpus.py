@@ -49,13 +49,16 @@ APPENDED: dict[str, tuple[str, float, str]] = {
         "modified the course package (grading/checker.py)",
     ),
     "hang": ("def gd_step(w, grad, lr):\n    while True:\n        pass", 4, "longer than"),
-    "crash": ("import os\nos._exit(1)", 0, "kernel died"),
+    # The last cell kills the kernel: every answer was given (and checked) before it, so every
+    # answer counts, read when its check cell ran.
+    "crash": ("import os\nos._exit(1)", 9, "scored as read when their check cells ran"),
     # A function that swallows the interrupt: its kernel can never run anything again, so
-    # grading stops after the call limit and one ping (it sleeps, so it costs no CPU).
+    # grading stops after the call limit and one ping (it sleeps, so it costs no CPU). Its own
+    # question scores 0; the other two count as read when their check cells ran (2 + 2).
     "stubborn": (
         "import time\ndef gd_step(w, grad, lr):\n    while True:\n        try:\n"
         "            time.sleep(1000)\n        except KeyboardInterrupt:\n            pass",
-        0,
+        4,
         "did not stop after an interrupt",
     ),
 }

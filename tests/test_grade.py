@@ -252,6 +252,13 @@ def test_a_hung_function_is_timed_out_once_then_not_called_again(graded):
 
 def test_a_kernel_that_swallows_the_interrupt_stops_grading_at_once(graded):
     feedback = graded["feedback"][HOSTILE + "stubborn"]
-    assert "grading stopped" in feedback and "not scored: grading stopped" in feedback, feedback
-    # Only the function's own question was reached; no later fetch waited for its limit.
+    assert "grading stopped" in feedback, feedback
+    # Only the function's own question was reached; no later fetch waited for its limit, and
+    # the answers read when their check cells ran still count.
     assert feedback.count("did not stop after an interrupt") >= 2, feedback
+    assert "scored as read when their check cells ran: gd.max_lr, gd.one_step_lr" in feedback
+
+
+def test_a_kernel_killed_by_the_last_cell_keeps_every_answer_given_before(graded):
+    feedback = graded["feedback"][HOSTILE + "crash"]
+    assert "the kernel died" in feedback and "not scored" not in feedback, feedback

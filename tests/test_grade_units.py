@@ -17,7 +17,7 @@ from nbformat.v4 import new_code_cell
 
 from vgrad_course.grading import cli, protocol
 from vgrad_course.grading.cli import Row, grade_file, main, student_name, write_gradebook
-from vgrad_course.grading.session import Graded, _run_cells, identify_set
+from vgrad_course.grading.session import Graded, _run_cells, checked_questions, identify_set
 
 
 def test_student_names_follow_the_folder_layout(tmp_path):
@@ -280,5 +280,13 @@ def test_a_cell_that_swallows_the_interrupt_stops_grading():
     nb = nbformat.v4.new_notebook(cells=[new_code_cell("while True: pass"), new_code_cell("x")])
     graded = Graded("gd")
     with pytest.raises(RuntimeError, match="did not stop after an interrupt"):
-        _run_cells(_SwallowingKernel(), nb, graded, deadline=float("inf"))
+        _run_cells(_SwallowingKernel(), nb, graded, deadline=float("inf"), on_check=print)
     assert graded.notes == ["cell 0 did not finish within the time limit; stopped"]
+
+
+def test_the_questions_a_cell_checks_are_found_in_order():
+    source = (
+        'r = check("gd.step", gd_step)\ncheck( "gd.max_lr", x)\n# check("gd.step", 1)\nrecheck(1)'
+    )
+    assert checked_questions(source) == ["gd.step", "gd.max_lr"]
+    assert checked_questions("print('check')") == []

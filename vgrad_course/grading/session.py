@@ -3,17 +3,21 @@
 The notebook runs on a copy in a temporary folder. Afterwards the grader injects one cell that
 defines the exchange protocol (:mod:`vgrad_course.grading.protocol`) under a random name, reads
 the answer variables, and calls the answer functions on inputs the checks generate *in the
-grader's process*. All comparisons happen here, never in the kernel: printing a score, or
-replacing the checker inside the notebook, changes nothing. The kernel imports a private copy
-of the package (:mod:`vgrad_course.grading.sandbox`): a submission that edits it scores 0.
+grader's process*. Each answer is also read when its ``check(...)`` cell runs: if a later cell
+kills or wedges the kernel, the answers given before the fault still count. All comparisons
+happen here, never in the kernel: printing a score, or replacing the checker inside the
+notebook, changes nothing. The kernel imports a private copy of the package
+(:mod:`vgrad_course.grading.sandbox`): a submission that edits it scores 0.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import re
 import tempfile
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +32,8 @@ from vgrad_course.grading.sandbox import kernel_pythonpath, modified_files, priv
 #: Seconds each call of a student function may take while the checks run.
 CALL_TIMEOUT = 20.0
 _UNREACHED = "not scored: grading stopped before this question (see the notes above)"
+#: A call of the checker in a cell: ``check("set.question", ...)``.
+_CHECK_CALL = re.compile(r"""\bcheck\(\s*["']([\w.]+)["']""")
 
 
 @dataclass
@@ -143,19 +149,32 @@ def grade_notebook(
         manifest = private_package(package)
         env = {**os.environ, "MPLBACKEND": "Agg", "VGRAD_STRICT": "0"}
         env["PYTHONPATH"] = kernel_pythonpath(package)
+        early: dict[str, Result] = {}  # each answer as read when its check cell ran
         try:
             with client.setup_kernel(env=env):
                 kernel = GradingKernel(client, exchange, call_timeout)
-                _run_cells(kernel, nb, graded, deadline=time.monotonic() + timeout)
-                kernel.install()
-                for qid in qids:  # a stuck kernel stops this loop at the next fetch
-                    graded.results[qid] = run_cases(qid, answer_of(kernel, qid))
+
+                def read_early(found: Iterable[str]) -> None:
+                    _score(kernel, [q for q in found if q in qids], early)
+
+                _run_cells(
+                    kernel, nb, graded, deadline=time.monotonic() + timeout, on_check=read_early
+                )
+                _score(kernel, qids, graded.results)  # a stuck kernel stops at the next fetch
                 kernel.ensure_usable()  # ... or here, after the last question: note it
         except DeadKernelError:
             graded.notes.append("the kernel died (a cell crashed or exited the process)")
         except (CellTimeoutError, RuntimeError, OSError) as exc:
             graded.notes.append(f"grading stopped: {type(exc).__name__}: {exc}"[:300])
         tampered = modified_files(package, manifest)
+    rescued = [q for q in qids if q not in graded.results and q in early]
+    for qid in rescued:  # credit given before the fault survives it
+        graded.results[qid] = early[qid]
+    if rescued:
+        graded.notes.append(
+            f"scored as read when their check cells ran (before grading stopped): "
+            f"{', '.join(rescued)}"
+        )
     for qid in qids:  # questions never reached score 0
         graded.results.setdefault(qid, unscored(qid, _UNREACHED))
     if tampered:
@@ -163,10 +182,42 @@ def grade_notebook(
     return graded
 
 
+def _score(kernel: GradingKernel, qids: Iterable[str], results: dict[str, Result]) -> None:
+    """Read the answers to ``qids`` from the kernel now and score them into ``results``."""
+    qids = list(qids)
+    if not qids:
+        return
+    kernel.install()  # afresh: a cell may have overwritten an earlier copy
+    for qid in qids:
+        results[qid] = run_cases(qid, answer_of(kernel, qid))
+
+
+def checked_questions(source: str) -> list[str]:
+    """Return the question ids a cell checks (``check("set.question", ...)``), in order.
+
+    Args:
+        source: A code cell's source.
+
+    Returns:
+        The ids, without repeats.
+
+    Used in: "Graded exercises" (the grader).
+    """
+    return list(dict.fromkeys(_CHECK_CALL.findall(source)))
+
+
 def _run_cells(
-    kernel: GradingKernel, nb: nbformat.NotebookNode, graded: Graded, *, deadline: float
+    kernel: GradingKernel,
+    nb: nbformat.NotebookNode,
+    graded: Graded,
+    *,
+    deadline: float,
+    on_check: Callable[[list[str]], None],
 ) -> None:
-    """Run the notebook's code cells until done or out of time, noting errors."""
+    """Run the notebook's code cells until done or out of time, noting errors.
+
+    After a cell that calls ``check(...)`` ran, ``on_check`` reads the answers it checked.
+    """
     for index, cell in enumerate(nb.cells):
         if cell.get("cell_type") != "code" or not cell.get("source", "").strip():
             continue
@@ -184,3 +235,6 @@ def _run_cells(
             graded.notes.append(
                 f"cell {index} raised {err.get('ename')}: {err.get('evalue')}"[:300]
             )
+        found = checked_questions(cell.source)
+        if found:
+            on_check(found)
