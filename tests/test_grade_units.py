@@ -15,8 +15,10 @@ import pytest
 from nbclient.exceptions import CellTimeoutError
 from nbformat.v4 import new_code_cell
 
-from vgrad_course.grading import cli, protocol
-from vgrad_course.grading.cli import Row, grade_file, main, student_name, write_gradebook
+from vgrad_course.grading import batch, checks, cli, protocol
+from vgrad_course.grading.batch import grade_file, student_name
+from vgrad_course.grading.cli import main
+from vgrad_course.grading.gradebook import Row, write_gradebook
 from vgrad_course.grading.session import Graded, _run_cells, checked_questions, identify_set
 
 
@@ -110,12 +112,12 @@ def graded_inline(tmp_path, monkeypatch):
             row.scores, row.feedback = {"q": 0.0}, f"restored {changed}"
         return row
 
-    monkeypatch.setattr(cli, "grade_file", grade_file)
-    monkeypatch.setattr(cli, "ProcessPoolExecutor", _InlinePool)
+    monkeypatch.setattr(batch, "grade_file", grade_file)
+    monkeypatch.setattr(batch, "ProcessPoolExecutor", _InlinePool)
 
     def grade(jobs: int) -> tuple[dict[str, Row], list[str]]:
         runs.clear()
-        rows = cli.grade_folder(root, jobs=jobs, timeout=5, progress=False)
+        rows = batch.grade_folder(root, jobs=jobs, timeout=5, progress=False)
         assert [(root / f"{n}.ipynb").read_text() for n in "abcde"] == list("abcde")
         return {r.student: r for r in rows}, list(runs)
 
@@ -144,9 +146,11 @@ def test_write_gradebook_rows_and_feedback(tmp_path):
     ]
     rows[0].max_scores = {"gd.step": 4, "gd.max_lr": 2, "gd.one_step_lr": 2}
     cols = write_gradebook(rows, tmp_path / "g.csv", tmp_path / "fb")
-    assert cols == ["gd.step", "gd.max_lr", "gd.one_step_lr"]
+    assert cols == checks.questions_of("gd")  # every question of the sets present, in order
+    assert cols[:3] == ["gd.step", "gd.max_lr", "gd.one_step_lr"]
     lines = (tmp_path / "g.csv").read_text().splitlines()
-    assert lines[1:] == ["a,gd,4,0,2,6,8", "b,,,,,0,0"]
+    empty = "," * (len(cols) - 3)  # questions a row has no score for are empty, never 0
+    assert lines[1:] == [f"a,gd,4,0,2{empty},6,8", "b,," + "," * len(cols) + "0,0"]
     assert (tmp_path / "fb" / "b.txt").read_text() == "fb"
 
 
