@@ -30,7 +30,7 @@ def _load(name: str) -> dict:
     return yaml.safe_load((WORKFLOWS / name).read_text())
 
 
-@pytest.mark.parametrize("name", ["ci.yml", "pages.yml"])
+@pytest.mark.parametrize("name", ["ci.yml", "pages.yml", "grade.yml"])
 def test_actionlint_accepts_the_workflow(name):
     done = subprocess.run(
         [_actionlint(), "-no-color", str(WORKFLOWS / name)],
@@ -106,3 +106,21 @@ def test_pages_deploys_the_built_book_with_the_official_actions():
     deploy = wf["jobs"]["deploy"]["steps"][0]["uses"]
     assert deploy.startswith("actions/deploy-pages@")
     assert wf["permissions"] == {"contents": "read", "pages": "write", "id-token": "write"}
+
+
+def test_grading_workflow_shards_the_class_and_merges():
+    wf = _load("grade.yml")
+    shards = wf["jobs"]["shard"]["strategy"]["matrix"]["shard"]
+    assert shards == list(range(1, int(wf["env"]["SHARDS"]) + 1))
+    assert '--shard "$SHARD/$SHARDS"' in _runs(wf["jobs"]["shard"])
+    assert "vgrad_course.grade merge" in _runs(wf["jobs"]["merge"])
+    assert wf["jobs"]["merge"]["needs"] == "shard"
+
+
+def test_slurm_script_is_valid_bash_and_grades_its_array_task_shard():
+    script = ROOT / "exercises" / "grade_slurm.sh"
+    done = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    text = script.read_text()
+    assert "#SBATCH --array" not in text or "--array" in text
+    assert '--shard "$shard/$shards"' in text and "SLURM_ARRAY_TASK_ID" in text
