@@ -25,20 +25,24 @@ INTRUDERS_DIR = "intruders"
 
 #: name -> (code appended after the solution's cells, expected total, note fragment)
 APPENDED: dict[str, tuple[str, float, str]] = {
-    "syntax": ("def oops(:\n    pass", 9, "SyntaxError"),
-    "raises": ("1 / 0", 9, "ZeroDivisionError"),
-    "loop": ("while True:\n    pass", 9, "time limit"),
-    "output": ('print("x" * 30_000_000)', 9, ""),
-    "delete": ("import os\nfor f in os.listdir('.'):\n    os.remove(f)", 9, ""),
+    "syntax": ("def oops(:\n    pass", 20, "SyntaxError"),
+    "raises": ("1 / 0", 20, "ZeroDivisionError"),
+    "loop": ("while True:\n    pass", 20, "time limit"),
+    "output": ('print("x" * 30_000_000)', 20, ""),
+    "delete": ("import os\nfor f in os.listdir('.'):\n    os.remove(f)", 20, ""),
     "nan": (
         "def gd_step(w, grad, lr):\n    return w * float('nan')\n"
-        "max_lr = float('nan')\none_step_lr = float('inf')",
+        "def sgd_epoch(params, x, y, lr, batch_size, order):\n    return params * float('nan')\n"
+        "max_lr = float('nan')\none_step_lr = float('inf')\n"
+        "valley_factors = (float('nan'), float('nan'))\nsgd_lr = float('nan')",
         0,
         "NaN",
     ),
     "types": (  # wrong shape, wrong types: each answer scores 0 with a message, no crash
         "import numpy as np\ndef gd_step(w, grad, lr):\n    return np.zeros(7)\n"
-        "max_lr = 'one half'\none_step_lr = [0.25, 0.25]",
+        "def sgd_epoch(params, x, y, lr, batch_size, order):\n    return 'done'\n"
+        "max_lr = 'one half'\none_step_lr = [0.25, 0.25]\n"
+        "valley_factors = {'w1': 0.8}\nsgd_lr = None",
         0,
         "shape",
     ),
@@ -48,17 +52,17 @@ APPENDED: dict[str, tuple[str, float, str]] = {
         0,
         "modified the course package (grading/checker.py)",
     ),
-    "hang": ("def gd_step(w, grad, lr):\n    while True:\n        pass", 4, "longer than"),
+    "hang": ("def gd_step(w, grad, lr):\n    while True:\n        pass", 15, "longer than"),
     # The last cell kills the kernel: every answer was given (and checked) before it, so every
     # answer counts, read when its check cell ran.
-    "crash": ("import os\nos._exit(1)", 9, "scored as read when their check cells ran"),
+    "crash": ("import os\nos._exit(1)", 20, "scored as read when their check cells ran"),
     # A function that swallows the interrupt: its kernel can never run anything again, so
     # grading stops after the call limit and one ping (it sleeps, so it costs no CPU). Its own
-    # question scores 0; the other two count as read when their check cells ran (2 + 2).
+    # question scores 0; the others count as read when their check cells ran (20 - 5).
     "stubborn": (
         "import time\ndef gd_step(w, grad, lr):\n    while True:\n        try:\n"
         "            time.sleep(1000)\n        except KeyboardInterrupt:\n            pass",
-        4,
+        15,
         "did not stop after an interrupt",
     ),
 }
@@ -77,7 +81,7 @@ INTRUDERS: dict[str, tuple[str, float, str]] = {
         f"{RESTORED} ({INTRUDERS_DIR}/delete_own.ipynb)",
     ),
     # Graded after "overwrite_other" (serially): had it read the '{}' written over it, 0 points.
-    "victim": ("victim = True", 9, ""),
+    "victim": ("victim = True", 20, ""),
 }
 
 #: name -> file content of submissions that are not readable notebooks

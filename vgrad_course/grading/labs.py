@@ -58,9 +58,9 @@ def mlp_probe(
         seed: Random seed.
 
     Returns:
-        ``act_std`` (std of each layer's output), ``weight_grad_norm`` (norm of dL/dW_k) and
-        ``input_grad_norm`` (norm of dL/dh at each layer's input, averaged over the batch),
-        each of shape ``(depth,)``.
+        ``act_std`` (std of each layer's output), ``weight_grad_norm`` (norm of dL/dW_k),
+        ``weight_norm`` (norm of W_k) and ``input_grad_norm`` (norm of dL/dh at each layer's
+        input, averaged over the batch), each of shape ``(depth,)``.
 
     Used in: "Graded exercises".
     """
@@ -83,7 +83,12 @@ def mlp_probe(
         wgrad[k] = np.linalg.norm(inputs[k].T @ gz)
         g = gz @ weights[k].T + (g if residual else 0.0)
         igrad[k] = np.linalg.norm(g) / np.sqrt(batch)
-    return {"act_std": np.array(stds), "weight_grad_norm": wgrad, "input_grad_norm": igrad}
+    return {
+        "act_std": np.array(stds),
+        "weight_grad_norm": wgrad,
+        "weight_norm": np.array([np.linalg.norm(w) for w in weights]),
+        "input_grad_norm": igrad,
+    }
 
 
 def linear_rnn_gain(scale: float, *, n: int = 32, steps: int = 100, seed: int = 0) -> float:
@@ -110,16 +115,19 @@ def quartic_descent(
     lr: float = 0.1,
     steps: int = 100,
     w0: tuple[float, float] = (5.0, -3.0),
+    curvature: tuple[float, float] = (0.0, 0.0),
 ) -> np.ndarray:
-    """Gradient descent on ``f(w) = sum(w**4)``, clipping the gradient norm at ``threshold``.
+    """Gradient descent on ``f(w) = sum(c w**2 / 2 + w**4)``, clipping the gradient norm.
 
-    Far from the minimum the gradient ``4 w**3`` is huge, like at a cliff; near it, tiny.
+    Far from the minimum the gradient ``c w + 4 w**3`` is huge, like at a cliff; near it,
+    small: there the curvatures ``c`` (zero by default) decide which rates are stable.
 
     Args:
         threshold: Maximum gradient norm (``None``: no clipping).
         lr: Learning rate.
         steps: Number of steps.
         w0: Starting point.
+        curvature: The curvatures ``c`` of the two coordinates at the minimum.
 
     Returns:
         The trajectory, shape ``(steps + 1, 2)`` (it may overflow to inf/NaN without clipping).
@@ -128,11 +136,11 @@ def quartic_descent(
     """
     if threshold is not None:
         threshold = check_positive("threshold", threshold)
-    w = np.array(w0, dtype=np.float64)
+    w, c = np.array(w0, dtype=np.float64), np.array(curvature, dtype=np.float64)
     path = [w.copy()]
     with np.errstate(all="ignore"):
         for _ in range(steps):
-            g = 4.0 * w**3
+            g = c * w + 4.0 * w**3
             norm = np.linalg.norm(g)
             if threshold is not None and norm > threshold:
                 g = g * (threshold / norm)

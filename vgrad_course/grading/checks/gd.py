@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from vgrad_course.grading.checks._helpers import as_array, as_float, as_positive, close, once
+from vgrad_course.grading.checks._helpers import (
+    as_array,
+    as_float,
+    as_positive,
+    close,
+    fd_grad,
+    near,
+    once,
+)
+from vgrad_course.grading.labs_descent import line_fit_sgd
 from vgrad_course.grading.registry import Fail, question
 
 #: Curvature ``a`` of the quadratic ``f(w) = a w^2 / 2`` used by the set.
@@ -81,3 +90,124 @@ def _one_step(a: object) -> object:
             raise Fail(f"one step from w = 3 {side} the minimum (lands at w = {w1:.3g})")
 
     yield "one step from w = 3 lands on the minimum (|w| < 0.003)", 2, lands
+
+
+def _line_loss(params: np.ndarray, x: np.ndarray, y: np.ndarray) -> float:
+    """``1/2 mean((w x + b - y)^2)``: the line fit's loss on the examples given."""
+    return float(0.5 * np.mean((params[0] * x + params[1] - y) ** 2))
+
+
+def _reference_epoch(
+    params: np.ndarray, x: np.ndarray, y: np.ndarray, lr: float, batch_size: int, order: np.ndarray
+) -> np.ndarray:
+    """One epoch of mini-batch SGD, each batch's gradient by finite differences (the reference)."""
+    p = params.copy()
+    for start in range(0, len(order), batch_size):
+        idx = order[start : start + batch_size]
+        p = p - lr * fd_grad(lambda v, idx=idx: _line_loss(v, x[idx], y[idx]), p)
+    return p
+
+
+@question("gd.sgd_epoch", answer="sgd_epoch", kind="function")
+def _sgd_epoch(f: object) -> object:
+    rng = np.random.default_rng(202)
+    x, y = rng.uniform(-1, 1, size=10), rng.normal(size=10)
+    params, lr = np.array([0.5, -0.3]), 0.3
+    order = rng.permutation(10)
+
+    def call(batch_size: int, p: np.ndarray) -> np.ndarray:
+        out = f(p, x.copy(), y.copy(), lr, batch_size, order.copy())
+        return as_array(out, shape=(2,), what=f"sgd_epoch(..., batch_size={batch_size}, ...)")
+
+    def same(batch_size: int, what: str) -> None:
+        ref = _reference_epoch(params, x, y, lr, batch_size, order)
+        close(call(batch_size, params.copy()) - params, ref - params, what=what, rtol=1e-6)
+
+    yield (
+        "batch_size = n: one step on the mean gradient of all 10 examples",
+        1,
+        lambda: same(10, "the change of (w, b) in one full-batch epoch"),
+    )
+    yield (
+        "batch_size = 1: one step per example, in the given order",
+        1,
+        lambda: same(1, "the change of (w, b) in 10 single-example steps"),
+    )
+    yield (
+        "batch_size = 4: batches of 4, 4 and 2, each step on its batch's mean gradient",
+        2,
+        lambda: same(4, "the change of (w, b) in batches of 4, 4 and 2"),
+    )
+
+    def leaves_params() -> None:
+        p = params.copy()
+        call(4, p)
+        if not np.array_equal(p, params):
+            raise Fail(
+                "sgd_epoch changed params in place: return new parameters and leave the "
+                "caller's as they were"
+            )
+
+    yield "returns new parameters, leaving params unchanged", 1, leaves_params
+
+
+def _valley_factors(lr: float, curvatures: tuple[float, float], steps: int = 40) -> np.ndarray:
+    """Measured per-step factor of |w_i| over the last step of gradient descent on the valley."""
+    c = np.array(curvatures)
+    w = np.array([-1.8, 1.0])
+    for _ in range(steps):
+        prev, w = w, w - lr * c * w
+    return np.abs(w / prev)
+
+
+@question("gd.valley_factors", answer="valley_factors")
+def _valley(a: object) -> object:
+    measured = once(lambda: _valley_factors(0.19, (1.0, 10.0)))
+    pair = once(lambda: as_array(a, shape=(2,), what="valley_factors (two numbers)"))
+    directions = [("w1", "the shallow direction", 1), ("w2", "the steep direction", 2)]
+    for i, (coord, which, points) in enumerate(directions):
+        yield (
+            f"the factor by which |{coord}| shrinks per step ({which})",
+            points,
+            lambda i=i, coord=coord: near(
+                float(pair()[i]), float(measured()[i]), what=f"your factor for {coord}", rtol=0.01
+            ),
+        )
+
+
+def _sgd_miss(run: dict[str, float], *, target: float) -> str:
+    """Why a learning rate misses the target: still travelling, or jittering."""
+    if not np.isfinite(run["rms"]):
+        return "the run diverged (the parameters overflowed): the rate is far too large"
+    if run["jitter"] >= run["bias"]:
+        return (
+            f"the last epoch jitters around the fit (rms distance {run['rms']:.3g} > {target}, "
+            "mostly spread): the rate is too large, and the noise of the batches grows with it"
+        )
+    return (
+        f"the last epoch is still on its way (rms distance {run['rms']:.3g} > {target}, mostly "
+        "an offset of its mean): the rate is too small to arrive within 20 epochs"
+    )
+
+
+@question("gd.sgd_lr", answer="sgd_lr")
+def _sgd_lr(a: object) -> object:
+    target = 0.02
+
+    def within(seeds: range) -> None:
+        lr = as_positive(a, what="sgd_lr")
+        for seed in seeds:
+            run = line_fit_sgd(lr, seed=seed)
+            if not run["rms"] < target:
+                raise Fail(f"shuffling seed {seed}: {_sgd_miss(run, target=target)}")
+
+    yield (
+        f"20 epochs end within {target} of the least-squares fit (rms over the last epoch)",
+        2,
+        lambda: within(range(1)),
+    )
+    yield (
+        "... in all 5 shuffling seeds 0-4, not just seed 0",
+        1,
+        lambda: within(range(5)),
+    )

@@ -1,0 +1,54 @@
+"""The experiment helpers of sets gd, backprop, vanishing and exploding, checked independently."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vgrad_course.grading import labs_descent, labs_gradients
+
+
+@pytest.mark.parametrize("depth", [1, 2, 10])
+def test_chain_sharpness_is_the_trace_of_the_rank_one_hessian(depth):
+    # At an exact fit the Hessian is x^2 g g^T with g_k = prod_{j != k} w_j.
+    expected = depth * 0.5**2 * 1.1 ** (2 * (depth - 1))
+    assert np.isclose(labs_descent.chain_sharpness(depth, weight=1.1, x=0.5), expected, rtol=1e-7)
+
+
+def test_adam_on_a_constant_gradient_steps_lr_g_over_g_plus_eps():
+    g = np.array([1e-2, 2e-8, -3e-9])
+    steps = labs_descent.adam_step_sizes(g, lr=1e-3, eps=1e-7, steps=7)
+    np.testing.assert_allclose(steps, 1e-3 * np.abs(g) / (np.abs(g) + 1e-7), rtol=1e-6)
+
+
+def test_line_fit_sgd_splits_its_distance_and_reports_divergence():
+    run = labs_descent.line_fit_sgd(0.05, seed=3)
+    assert np.isclose(run["rms"] ** 2, run["bias"] ** 2 + run["jitter"] ** 2)
+    assert labs_descent.line_fit_sgd(0.001)["bias"] > 1  # still far away after 20 epochs
+    assert labs_descent.line_fit_sgd(5.0)["rms"] == np.inf
+    with pytest.raises(ValueError):
+        labs_descent.line_fit_sgd(0.0)
+
+
+def test_tiny_net_gradient_matches_the_complex_step():
+    p = np.array(labs_gradients.TINY_PARAMS)
+    step = 1e-30
+    cs = [
+        labs_gradients.tiny_net_loss(p + 1j * step * e, x=-0.7, y=0.3).imag / step
+        for e in np.eye(p.size)
+    ]
+    np.testing.assert_allclose(labs_gradients.tiny_net_grad(p, x=-0.7, y=0.3), cs, rtol=1e-12)
+
+
+def test_gradient_check_error_has_a_sweet_spot():
+    err = labs_gradients.gradient_check_error
+    assert err(1e-5) < 1e-10 < min(err(1e-3), err(1e-9))
+    assert np.isclose(err(2e-3) / err(1e-3), 4, rtol=0.01)  # truncation: order eps^2
+
+
+def test_gaussian_product_gain_scales_as_scale_to_the_depth():
+    base = labs_gradients.gaussian_product_gain(1.0, width=6, depth=20, trials=30, seed=4)
+    scaled = labs_gradients.gaussian_product_gain(1.3, width=6, depth=20, trials=30, seed=4)
+    assert np.isclose(scaled / base, 1.3**20, rtol=1e-9)  # the same draws, scaled
+    critical = 1 / labs_gradients.gaussian_product_gain(1.0, width=64, depth=50) ** (1 / 50)
+    assert abs(critical - (1 + 1 / 128)) < 0.005  # the chapter's finite-width correction
