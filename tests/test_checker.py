@@ -13,7 +13,7 @@ from wrong_answers.gd import step_in_place
 
 from vgrad_course.grading import checks, labs
 from vgrad_course.grading.checker import NotFullMarks, Result, check, run_cases, unscored
-from vgrad_course.grading.checks.clipping import reference_clip
+from vgrad_course.grading.checks.clipping import reference_clip, reference_clip_each
 from vgrad_course.grading.registry import REGISTRY
 
 checks.load_all()
@@ -150,6 +150,16 @@ def test_the_clipping_reference_agrees_with_tensorflow(max_norm):
     expected, _ = tf.clip_by_global_norm([tf.constant(g) for g in grads], max_norm)
     for ours, theirs in zip(reference_clip(grads, max_norm), expected, strict=True):
         np.testing.assert_allclose(ours, theirs.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("max_norm", [0.3, 1.0, 3.0])
+def test_the_per_variable_clipping_reference_agrees_with_tensorflow(max_norm):
+    rng = np.random.default_rng(5)
+    grads = [rng.normal(size=(3, 4)) * 2, rng.normal(size=(4,)) * 0.1, rng.normal(size=(2, 2))]
+    ours = reference_clip_each(grads, max_norm)
+    theirs = [tf.clip_by_norm(tf.constant(g), max_norm).numpy() for g in grads]
+    for a, b in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
 
 
 def test_labs_orthogonal_and_linear_rnn_gain():

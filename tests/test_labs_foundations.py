@@ -1,11 +1,11 @@
-"""The experiment helpers of sets gd, backprop, vanishing and exploding, checked independently."""
+"""The experiment helpers of the exercise sets (labs_*.py) against independent references."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from vgrad_course.grading import labs_descent, labs_gradients
+from vgrad_course.grading import labs, labs_descent, labs_gradients, labs_recurrent
 
 
 @pytest.mark.parametrize("depth", [1, 2, 10])
@@ -52,3 +52,21 @@ def test_gaussian_product_gain_scales_as_scale_to_the_depth():
     assert np.isclose(scaled / base, 1.3**20, rtol=1e-9)  # the same draws, scaled
     critical = 1 / labs_gradients.gaussian_product_gain(1.0, width=64, depth=50) ** (1 / 50)
     assert abs(critical - (1 + 1 / 128)) < 0.005  # the chapter's finite-width correction
+
+
+def test_tanh_rnn_gain_is_the_norm_of_a_finite_difference_jacobian():
+    n, steps, std = 6, 12, 0.7
+    w = labs.orthogonal(n, seed=0)
+    xs = np.random.default_rng(1).normal(0.0, std, size=(steps, n))
+
+    def roll(h0):
+        h = h0
+        for x in xs:
+            h = np.tanh(h @ w + x)
+        return h
+
+    eps = 1e-6
+    jac = np.stack([(roll(eps * e) - roll(-eps * e)) / (2 * eps) for e in np.eye(n)], axis=1)
+    gain = labs_recurrent.tanh_rnn_gain(std, n=n, steps=steps, seed=0)
+    assert np.isclose(gain, np.linalg.norm(jac, 2), rtol=1e-6)
+    assert labs_recurrent.tanh_rnn_gain(1e-6, n=n, steps=steps) == pytest.approx(1.0, rel=1e-6)
