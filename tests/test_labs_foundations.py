@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vgrad_course.grading import labs, labs_descent, labs_gradients, labs_recurrent
+from vgrad_course.grading import labs, labs_descent, labs_gradients, labs_recurrent, labs_remedies
 
 
 @pytest.mark.parametrize("depth", [1, 2, 10])
@@ -70,3 +70,38 @@ def test_tanh_rnn_gain_is_the_norm_of_a_finite_difference_jacobian():
     gain = labs_recurrent.tanh_rnn_gain(std, n=n, steps=steps, seed=0)
     assert np.isclose(gain, np.linalg.norm(jac, 2), rtol=1e-6)
     assert labs_recurrent.tanh_rnn_gain(1e-6, n=n, steps=steps) == pytest.approx(1.0, rel=1e-6)
+
+
+def test_recurrent_gain_is_the_norm_of_a_finite_difference_jacobian():
+    u = np.random.default_rng(2).normal(size=(5, 5)) / np.sqrt(5)
+    steps = 15
+    h0 = np.random.default_rng(0).uniform(0.1, 1.0, size=5)  # the helper's h_0 for seed 0
+
+    def roll(h):
+        for _ in range(steps):
+            h = np.tanh(h @ u)
+        return h
+
+    eps = 1e-6
+    jac = np.stack([(roll(h0 + eps * e) - roll(h0 - eps * e)) / (2 * eps) for e in np.eye(5)])
+    gain = labs_remedies.recurrent_gain(u, activation="tanh", steps=steps, seed=0)
+    assert np.isclose(gain, np.linalg.norm(jac, 2), rtol=1e-6)
+    # ReLU with the identity keeps a positive state: the gradient is carried unchanged.
+    assert labs_remedies.recurrent_gain(np.eye(4), steps=100) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="square"):
+        labs_remedies.recurrent_gain(np.ones((2, 3)))
+
+
+def test_moving_variance_follows_its_closed_form():
+    m, steps, v = 0.9, 30, 0.002
+    expected = m**steps * 1.0 + (1 - m**steps) * v
+    assert labs_remedies.moving_variance(m, steps=steps, batch_var=v) == pytest.approx(expected)
+    with pytest.raises(ValueError, match="momentum"):
+        labs_remedies.moving_variance(1.5, steps=3)
+
+
+def test_dead_fractions_and_residual_stds_behave_at_their_limits():
+    assert np.all(labs_remedies.relu_dead_fractions(-100.0, depth=2) == 1.0)  # all dead
+    assert np.all(labs_remedies.relu_dead_fractions(0.0, depth=2, batch=512) < 0.05)
+    stds = labs_remedies.residual_stack_stds(5, 16, branch_std=1e-9)
+    np.testing.assert_allclose(stds, stds[0], rtol=1e-6)  # a vanishing branch: the identity
