@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from vgrad_course import data, models, training
-from vgrad_course.lessons import clipping_runs
+from vgrad_course import clipping, data, models, training
+from vgrad_course.lessons import clipping_runs, jacobians
 
 
 def _build(seed=0, cell="simple", units=8):
@@ -43,50 +43,89 @@ def test_batch_indices_are_seeded_permutations_per_epoch(monkeypatch):
             clipping_runs.batch_indices(10, 7, bad)
 
 
-def _keras_run(seed, rule, x, y, *, lr, steps, batch_size, cell="simple"):
+def _linear(seed=0):
+    return jacobians.build_deep_linear(3, 4, gain=1.5, seed=seed)
+
+
+def _keras_clip(grads, rule):
+    """The gradients a rule lets through, by TensorFlow's own clipping functions."""
+    if "global_clipnorm" in rule:
+        return tf.clip_by_global_norm(grads, rule["global_clipnorm"])[0]
+    if "clipnorm" in rule:
+        return [tf.clip_by_norm(g, rule["clipnorm"]) for g in grads]
+    if "clipvalue" in rule:
+        return [tf.clip_by_value(g, -rule["clipvalue"], rule["clipvalue"]) for g in grads]
+    return grads
+
+
+def _changed(grads, rule):
+    """Whether the rule's threshold is exceeded (by the global norm, a variable's, an entry)."""
+    if "global_clipnorm" in rule:
+        return clipping.global_norm(grads) > rule["global_clipnorm"]
+    if "clipnorm" in rule:
+        return any(clipping.global_norm([g]) > rule["clipnorm"] for g in grads)
+    if "clipvalue" in rule:
+        return any(np.abs(g).max() > rule["clipvalue"] for g in grads)
+    return False
+
+
+def _keras_run(build, seed, rule, x, y, *, lr, steps, batch_size):
     """The reference: a Keras model and optimizer, one train_on_batch per step."""
-    model = _build(seed, cell)
+    model = build(seed)
     training.compile_model(model, loss="mse", optimizer="sgd", lr=lr, **rule)
-    losses, norms = [], []
+    out = {name: [] for name in clipping_runs.RECORDED}
     for idx in clipping_runs.batch_indices(len(x), steps, batch_size, seed=seed):
         with tf.GradientTape() as tape:
             loss = tf.reduce_mean(keras.losses.mean_squared_error(y[idx], model(x[idx])))
         grads = tape.gradient(loss, model.trainable_variables)
-        norms.append(float(tf.linalg.global_norm(grads)))
-        losses.append(float(model.train_on_batch(x[idx], y[idx])))
-    return np.array(losses), np.array(norms)
+        used = _keras_clip(grads, rule)
+        out["grad_norm"].append(clipping.global_norm(grads))
+        out["clipped"].append(_changed(grads, rule))
+        out["clipped_norm"].append(clipping.global_norm(used))
+        out["cosine"].append(clipping.cosine_similarity(grads, used))
+        out["loss"].append(float(model.train_on_batch(x[idx], y[idx])))
+    return {name: np.array(v) for name, v in out.items()}
+
+
+OPTIONS = {
+    "none": {},
+    "value": {"clipvalue": 0.02},
+    "norm": {"clipnorm": 0.1},
+    "global": {"global_clipnorm": 0.1},
+}
+
+
+def _check_against_keras(build, x, y, **kw):
+    runs = clipping_runs.train_clipped(build, x, y, options=OPTIONS, seeds=[0, 1], **kw)
+    for label, rule in OPTIONS.items():
+        assert set(runs[label]) == set(clipping_runs.RECORDED)
+        for j, seed in enumerate([0, 1]):
+            ref = _keras_run(build, seed, rule, x, y, **kw)
+            for name in ("loss", "grad_norm", "clipped_norm", "cosine"):
+                np.testing.assert_allclose(runs[label][name][j], ref[name], rtol=2e-4, atol=1e-6)
+            np.testing.assert_array_equal(runs[label]["clipped"][j], ref["clipped"])
+    return runs
 
 
 @pytest.mark.parametrize("cell", ["simple", "irnn"])
 def test_train_clipped_matches_keras_sgd_with_each_clipping_option(cell):
     x, y = _data()
-    options = {
-        "none": {},
-        "value": {"clipvalue": 0.02},
-        "norm": {"clipnorm": 0.1},
-        "global": {"global_clipnorm": 0.1},
-    }
-    runs = clipping_runs.train_clipped(
-        lambda s: _build(s, cell),
-        x,
-        y,
-        options=options,
-        seeds=[0, 1],
-        lr=0.1,
-        steps=5,
-        batch_size=8,
-    )
-    for label, rule in options.items():
-        assert runs[label]["loss"].shape == (2, 5)
-        for j, seed in enumerate([0, 1]):
-            ref_loss, ref_norm = _keras_run(
-                seed, rule, x, y, lr=0.1, steps=5, batch_size=8, cell=cell
-            )
-            np.testing.assert_allclose(runs[label]["loss"][j], ref_loss, rtol=2e-4)
-            np.testing.assert_allclose(runs[label]["grad_norm"][j], ref_norm, rtol=2e-4)
+    kw = {"lr": 0.1, "steps": 5, "batch_size": 8}
+    runs = _check_against_keras(lambda s: _build(s, cell), x, y, **kw)
+    assert runs["none"]["loss"].shape == (2, 5)
     # The thresholds were active, so the rules really took different steps.
     assert runs["global"]["grad_norm"].max() > 0.1
     assert not np.allclose(runs["none"]["loss"][:, -1], runs["global"]["loss"][:, -1])
+
+
+def test_train_clipped_matches_keras_on_a_deep_linear_network():
+    x, y = data.regression_line(40, intercept=0.0, seed=0)
+    runs = _check_against_keras(_linear, x, y, lr=0.05, steps=4, batch_size=8)
+    for label in ("value", "norm", "global"):  # every rule acted, so the checks are not empty
+        assert runs[label]["clipped"].any()
+        assert runs[label]["cosine"].min() < 1 or label == "global"
+    np.testing.assert_allclose(runs["global"]["cosine"], 1.0, atol=1e-6)  # keeps the direction
+    assert runs["global"]["clipped_norm"].max() <= 0.1 * (1 + 1e-5)
 
 
 def test_per_seed_thresholds_equal_separate_runs_and_runs_are_independent():
@@ -129,6 +168,23 @@ def test_unsupported_network_raises():
         clipping_runs.train_clipped(
             lstm, x, y, options={"a": {}}, seeds=[0], lr=0.1, steps=1, batch_size=4
         )
+
+
+def test_a_dense_chain_with_biases_or_other_shapes_per_seed_is_refused():
+    x, y = data.regression_line(16, intercept=0.0, seed=0)
+    kw = {"options": {"a": {}}, "lr": 0.1, "steps": 1, "batch_size": 4}
+
+    def with_bias(seed):
+        return models.build_mlp(2, 4, input_dim=1, output_dim=1, activation="linear", seed=seed)
+
+    with pytest.raises(ValueError, match="bias-free linear Dense"):
+        clipping_runs.train_clipped(with_bias, x, y, seeds=[0], **kw)
+
+    def deeper_each_seed(seed):
+        return jacobians.build_deep_linear(2 + seed, 4, seed=seed)
+
+    with pytest.raises(ValueError, match="same network"):
+        clipping_runs.train_clipped(deeper_each_seed, x, y, seeds=[0, 1], **kw)
 
 
 def test_epoch_loss_averages_the_steps_of_one_epoch():

@@ -26,6 +26,8 @@ from vgrad_course.validation import check_int
 
 #: The clipping options of a Keras optimizer that :func:`train_clipped` reproduces.
 CLIP_OPTIONS: tuple[str, ...] = ("clipvalue", "clipnorm", "global_clipnorm")
+#: What :func:`train_clipped` records at every step of every run, in this order.
+RECORDED: tuple[str, ...] = ("loss", "grad_norm", "clipped", "clipped_norm", "cosine")
 
 
 def first_step_above(values: Sequence[float] | np.ndarray, limit: float = np.inf) -> int | None:
@@ -76,7 +78,7 @@ def epoch_loss(
 def _weights(model: keras.Model) -> tuple[list[np.ndarray], str]:
     """The weight arrays of a supported network and its kind: the RNN's activation or "linear"."""
     layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
-    if all(
+    if layers and all(
         isinstance(layer, keras.layers.Dense)
         and not layer.use_bias
         and layer.activation is keras.activations.linear
@@ -162,9 +164,10 @@ def train_clipped(
     ``SGD(learning_rate=lr, **rule)`` takes it.
 
     Args:
-        build: ``seed -> uncompiled model`` from :func:`vgrad_course.models.build_rnn` with cell
-            ``"simple"`` or ``"irnn"`` and a linear head.
-        x: Inputs of shape ``(n, seq_len, features)``.
+        build: ``seed -> uncompiled model``: :func:`vgrad_course.models.build_rnn` with cell
+            ``"simple"`` or ``"irnn"`` and a linear head, or
+            :func:`vgrad_course.lessons.jacobians.build_deep_linear`.
+        x: Inputs of shape ``(n, seq_len, features)`` (RNN) or ``(n, features)`` (linear).
         y: Targets of shape ``(n, outputs)``.
         options: ``{label: rule}``, a rule being ``{}`` (no clipping) or one of
             ``{"clipvalue": c}``, ``{"clipnorm": c}``, ``{"global_clipnorm": c}``; ``c`` is one
@@ -175,8 +178,11 @@ def train_clipped(
         batch_size: Examples per step.
 
     Returns:
-        ``{label: {"loss": (len(seeds), steps), "grad_norm": (len(seeds), steps)}}``: the batch
-        loss before each step and the global norm of the raw (unclipped) gradient of that step.
+        ``{label: {name: array of shape (len(seeds), steps)}}`` with, for every step: ``loss``,
+        the batch loss before the step; ``grad_norm``, the global norm of the raw gradient;
+        ``clipped``, whether the rule changed the gradient; ``clipped_norm``, the global norm
+        of the gradient the step used; ``cosine``, the cosine between that gradient and the
+        raw one (1: same direction).
 
     Used in: "Gradient clipping".
     """
@@ -190,53 +196,69 @@ def train_clipped(
     if not labels or not seeds:
         raise ValueError("give at least one rule and one seed")
     built = [_weights(build(s)) for s in seeds]
-    if len({a for _, a in built}) != 1:
+    if len({(kind, tuple(w.shape for w in ws)) for ws, kind in built}) != 1:
         raise ValueError("every seed must build the same network")
     # Model m = (rule i, seed j) with m = i * len(seeds) + j.
     weights = [
-        tf.constant(np.concatenate([np.stack([w[k] for w, _ in built])] * len(rules)))
-        for k in range(5)
+        tf.constant(np.concatenate([np.stack([ws[k] for ws, _ in built])] * len(rules)))
+        for k in range(len(built[0][0]))
     ]
     limits = [tf.constant(v) for v in _per_model(rules, len(seeds)).values()]
     order = np.stack([batch_indices(len(x), steps, batch_size, seed=s) for s in seeds], axis=1)
     order = np.tile(order, (1, len(rules), 1))  # (steps, models, batch)
     x_all, y_all = tf.constant(x, tf.float32), tf.constant(y, tf.float32)
-    step = _step_function(built[0][1], x_all.shape[1], x_all.shape[2], y_all.shape[1])
+    ranks = tuple(len(w.shape) for w in weights)
+    step = _step_function(built[0][1], ranks, tuple(x_all.shape[1:]), y_all.shape[1])
     lr_t = tf.constant(lr, tf.float32)
-    losses, norms = [], []
+    records = []
     for indices in order:
-        *weights, loss, norm = step(
-            *weights, *limits, tf.gather(x_all, indices), tf.gather(y_all, indices), lr_t
+        weights, *stats = step(
+            weights, limits, tf.gather(x_all, indices), tf.gather(y_all, indices), lr_t
         )
-        losses.append(loss.numpy())
-        norms.append(norm.numpy())
+        records.append([v.numpy() for v in stats])
     shape = (len(rules), len(seeds), steps)
-    loss_arr = np.asarray(losses, np.float64).T.reshape(shape)
-    norm_arr = np.asarray(norms, np.float64).T.reshape(shape)
-    return {
-        label: {"loss": loss_arr[i], "grad_norm": norm_arr[i]} for i, label in enumerate(labels)
-    }
+    out = {label: {} for label in labels}
+    for k, name in enumerate(RECORDED):
+        values = np.asarray([r[k] for r in records], bool if name == "clipped" else np.float64)
+        for i, label in enumerate(labels):
+            out[label][name] = values.T.reshape(shape)[i]
+    return out
+
+
+def _forward(kind: str, weights: list[tf.Tensor], xb: tf.Tensor) -> tf.Tensor:
+    """The outputs ``(models, batch, outputs)`` of every stacked model on its own batch."""
+    if kind == "linear":
+        h = xb  # (models, batch, features)
+        for kernel in weights:
+            h = tf.matmul(h, kernel)
+        return h
+    act = tf.tanh if kind == "tanh" else tf.nn.relu
+    kernel, recurrent, bias, head, head_bias = weights
+    # The input part of every time step at once: (time, models, batch, units).
+    z = tf.einsum("mbti,mij->tmbj", xb, kernel) + bias[:, None, :]
+    h = act(z[0])  # the state before the first step is zero
+    for z_t in tf.unstack(z)[1:]:
+        h = act(z_t + tf.matmul(h, recurrent))
+    return tf.einsum("mbj,mjo->mbo", h, head) + head_bias[:, None, :]
 
 
 @functools.cache
-def _step_function(activation: str, seq_len: int, features: int, outputs: int) -> Callable:
+def _step_function(
+    kind: str, ranks: tuple[int, ...], example_shape: tuple[int, ...], outputs: int
+) -> Callable:
     """Compile (once per network shape) one SGD step of every stacked model.
 
-    The number of models, units and the batch size are left open, so one trace serves every
-    call of :func:`train_clipped` in a session. Inputs: the five stacked weights, the three
-    per-model limits (clipvalue, clipnorm, global_clipnorm), a batch per model and the learning
-    rate; outputs: the five updated weights, each model's loss and raw global gradient norm.
+    The number of models, the widths and the batch size are left open, so one trace serves
+    every call of :func:`train_clipped` with that network in a session. Inputs: the stacked
+    weights, the three per-model limits (clipvalue, clipnorm, global_clipnorm), a batch per
+    model and the learning rate; outputs: the updated weights and the :data:`RECORDED`
+    statistics of each model.
     """
-    act = tf.tanh if activation == "tanh" else tf.nn.relu
     spec = tf.TensorSpec
     signature = [
-        spec([None, features, None], tf.float32),  # kernel
-        spec([None, None, None], tf.float32),  # recurrent kernel
-        spec([None, None], tf.float32),  # bias
-        spec([None, None, outputs], tf.float32),  # head kernel
-        spec([None, outputs], tf.float32),  # head bias
-        *[spec([None], tf.float32)] * 3,  # clipvalue, clipnorm, global_clipnorm per model
-        spec([None, None, seq_len, features], tf.float32),  # x: (models, batch, time, features)
+        [spec([None] * r, tf.float32) for r in ranks],  # stacked weights: (models, ...)
+        [spec([None], tf.float32)] * 3,  # clipvalue, clipnorm, global_clipnorm per model
+        spec([None, None, *example_shape], tf.float32),  # x: (models, batch, ...)
         spec([None, None, outputs], tf.float32),  # y: (models, batch, outputs)
         spec([], tf.float32),  # learning rate
     ]
@@ -244,29 +266,32 @@ def _step_function(activation: str, seq_len: int, features: int, outputs: int) -
     def expand(v: tf.Tensor, like: tf.Tensor) -> tf.Tensor:
         return tf.reshape(v, [-1] + [1] * (like.shape.rank - 1))
 
-    @tf.function(input_signature=signature)
-    def step(kernel, recurrent, bias, head, head_bias, value, var_norm, glob, xb, yb, lr):  # noqa: ANN001, ANN202
-        weights = [kernel, recurrent, bias, head, head_bias]
+    def per_model(t: tf.Tensor, reduce: Callable = tf.reduce_sum) -> tf.Tensor:
+        return reduce(t, axis=list(range(1, t.shape.rank)))
+
+    @tf.function(input_signature=signature, autograph=False)  # plain Python loops: no autograph
+    def step(weights, limits, xb, yb, lr):  # noqa: ANN001, ANN202
+        value, var_norm, glob = limits
         with tf.GradientTape() as tape:
             tape.watch(weights)
-            # The input part of every time step at once: (time, models, batch, units).
-            z = tf.einsum("mbti,mij->tmbj", xb, kernel) + bias[:, None, :]
-            h = act(z[0])  # the state before the first step is zero
-            for z_t in tf.unstack(z)[1:]:
-                h = act(z_t + tf.matmul(h, recurrent))
-            out = tf.einsum("mbj,mjo->mbo", h, head) + head_bias[:, None, :]
+            out = _forward(kind, weights, xb)
             loss = tf.reduce_mean(tf.square(out - yb), axis=[1, 2])  # one loss per model
             total = tf.reduce_sum(loss)  # model m's weights only see loss m
         grads = tape.gradient(total, weights)
-        squares = [tf.reduce_sum(tf.square(g), axis=list(range(1, g.shape.rank))) for g in grads]
+        squares = [per_model(tf.square(g)) for g in grads]
         norm = tf.sqrt(tf.add_n(squares))  # the raw global norm of each model
         scale = tf.where(norm > glob, glob / norm, tf.ones_like(norm))
+        clipped, dot, used = norm > glob, tf.zeros_like(norm), tf.zeros_like(norm)
         new = []
         for w, g, sq in zip(weights, grads, squares, strict=True):
             var_scale = tf.where(sq > var_norm**2, var_norm / tf.sqrt(sq), tf.ones_like(sq))
-            g = g * expand(scale * var_scale, g)
-            g = tf.clip_by_value(g, -expand(value, g), expand(value, g))
-            new.append(w - lr * g)
-        return (*new, loss, norm)
+            c = g * expand(scale * var_scale, g)
+            cut = per_model(tf.abs(c) > expand(value, g), tf.reduce_any)
+            clipped = clipped | (sq > var_norm**2) | cut
+            c = tf.clip_by_value(c, -expand(value, g), expand(value, g))
+            dot, used = dot + per_model(g * c), used + per_model(tf.square(c))
+            new.append(w - lr * c)
+        cosine = dot / (norm * tf.sqrt(used))
+        return new, loss, norm, clipped, tf.sqrt(used), cosine
 
     return step
