@@ -109,6 +109,36 @@ def linear_rnn_gain(scale: float, *, n: int = 32, steps: int = 100, seed: int = 
     return float(np.linalg.norm(np.linalg.matrix_power(w, steps), 2))
 
 
+def bptt_decay_problem(
+    input_std: float, *, n: int = 8, n_in: int = 3, steps: int = 50, seed: int = 0
+) -> tuple[np.ndarray, ...]:
+    """The tanh RNN of the lab "Backprop through time by hand", whose decay the last part measures.
+
+    The lab runs ``h_t = tanh(x_t W_x + h_{t-1} (rho Q) + b)`` from ``h_0 = 0`` with ``b = 0``:
+    ``Q`` is a random orthogonal matrix (each step keeps norms, times ``rho``) and the inputs
+    ``x_t ~ N(0, input_std^2)`` (the same draws, scaled, for every ``input_std``).
+
+    Args:
+        input_std: Standard deviation of every input.
+        n: State size.
+        n_in: Input size.
+        steps: Number of time steps ``T``.
+        seed: Seed of ``Q`` (``W_x`` and the inputs use ``seed + 1``).
+
+    Returns:
+        ``(xs, h0, W_x, Q, b)`` of shapes ``(T, n_in)``, ``(n,)``, ``(n_in, n)``, ``(n, n)``,
+        ``(n,)``.
+
+    Used in: "Graded exercises".
+    """
+    input_std = check_positive("input_std", input_std)
+    n, n_in, steps = check_int("n", n), check_int("n_in", n_in), check_int("steps", steps)
+    rng = np.random.default_rng(seed + 1)
+    w_x = rng.normal(size=(n_in, n)) / np.sqrt(n_in)
+    xs = input_std * rng.normal(size=(steps, n_in))
+    return xs, np.zeros(n), w_x, orthogonal(n, seed=seed), np.zeros(n)
+
+
 def quartic_descent(
     threshold: float | None,
     *,
@@ -147,3 +177,56 @@ def quartic_descent(
             w = w - lr * g
             path.append(w.copy())
     return np.array(path)
+
+
+def lstm_vs_rnn(
+    forget_bias: float = 1.0,
+    *,
+    n_in: int = 3,
+    units: int = 8,
+    steps: int = 50,
+    input_std: float = 0.25,
+    seed: int = 1,
+) -> dict[str, object]:
+    """The LSTM and the tanh RNN of the LSTM lab's last part, as Keras initialises them.
+
+    Both layers get Keras' default initialisers: ``glorot_uniform`` kernels, ``orthogonal``
+    recurrent kernels (the LSTM's, shape ``(units, 4 units)``, has orthonormal rows) and zero
+    biases, except the LSTM's forget-gate block (columns ``units:2 units``, gate order
+    i, f, c~, o), which holds ``forget_bias``. Both read the same batch of one sequence
+    ``x_t ~ N(0, input_std^2)`` from zero states; only the bias changes with ``forget_bias``.
+    The defaults are the lab's experiment.
+
+    Args:
+        forget_bias: The LSTM's forget-gate bias (Keras' ``unit_forget_bias`` sets 1).
+        n_in: Input size.
+        units: State size of both layers.
+        steps: Sequence length ``T``.
+        input_std: Standard deviation of every input.
+        seed: Random seed.
+
+    Returns:
+        ``xs`` (shape ``(1, T, n_in)``), ``h0`` and ``c0`` (zeros, ``(1, units)``), and
+        ``lstm`` and ``rnn``: each a tuple ``(kernel, recurrent_kernel, bias)``.
+
+    Used in: "Graded exercises".
+    """
+    n_in, units = check_int("n_in", n_in), check_int("units", units)
+    steps, input_std = check_int("steps", steps), check_positive("input_std", input_std)
+    rng = np.random.default_rng(seed)
+
+    def glorot(fan_in: int, fan_out: int) -> np.ndarray:
+        limit = np.sqrt(6.0 / (fan_in + fan_out))
+        return rng.uniform(-limit, limit, size=(fan_in, fan_out))
+
+    def orthogonal_rows(rows: int, cols: int) -> np.ndarray:
+        q, r = np.linalg.qr(rng.normal(size=(cols, rows)))  # cols >= rows
+        return (q * np.sign(np.diag(r))).T
+
+    bias = np.zeros(4 * units)
+    bias[units : 2 * units] = float(forget_bias)
+    lstm = (glorot(n_in, 4 * units), orthogonal_rows(units, 4 * units), bias)
+    rnn = (glorot(n_in, units), orthogonal_rows(units, units), np.zeros(units))
+    zeros = np.zeros((1, units))
+    xs = input_std * rng.normal(size=(1, steps, n_in))
+    return {"xs": xs, "h0": zeros, "c0": zeros.copy(), "lstm": lstm, "rnn": rnn}
