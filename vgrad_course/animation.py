@@ -7,8 +7,8 @@ link and draws the icons with plain Unicode characters, so the page loads nothin
 network, and it refuses an animation larger than ``max_bytes`` (frames at low dpi keep a page
 small).
 
-Used in: chapters 07 (the cliff), 16 (gradient histograms during training) and 17 (the per-step
-gradient profile during training).
+Used in: chapters 07 (the cliff), 16 (gradient histograms during training) and 17 (the
+per-step gradient profile during training).
 """
 
 from __future__ import annotations
@@ -56,7 +56,9 @@ def offline_player(html: str) -> str:
         ValueError: if the HTML still refers to ``http`` afterwards (a matplotlib version with
             another template).
 
-    Used in: chapters 07, 16 and 17, through :func:`to_html`.
+    Used in: "Gradient clipping", "The source's sick network, remedied step by step"
+    and "The assignment, as written: SimpleRNN, LSTM and GRU at length 50"
+    (through :func:`to_html`).
     """
     html = _ICON_LINK.sub("", html)
     for cls, char in ICONS.items():
@@ -91,12 +93,19 @@ def to_html(
     Raises:
         ValueError: on fewer than 2 frames, or when the player exceeds ``max_bytes``.
 
-    Used in: chapters 07, 16 and 17.
+    Used in: "Gradient clipping", "The source's sick network, remedied step by step"
+    and "The assignment, as written: SimpleRNN, LSTM and GRU at length 50".
     """
     frames = check_int("frames", frames, minimum=2)
     interval_ms = check_int("interval_ms", interval_ms)
     dpi = check_int("dpi", dpi, minimum=10)
     check_positive("max_bytes", max_bytes)
+    # Lay the figure out once, on the first frame, then keep that layout: a constrained layout
+    # would otherwise be solved again for every frame (a few times per frame), and the axes
+    # would jump from frame to frame as tick labels change width.
+    update(0)
+    fig.canvas.draw()
+    fig.set_layout_engine("none")
     anim = FuncAnimation(fig, update, frames=frames, interval=interval_ms, blit=False)
     try:
         with mpl.rc_context({"savefig.dpi": dpi, "animation.embed_limit": max_bytes / 2**20 + 1}):
