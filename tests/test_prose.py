@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import myst_nb
 import numpy as np
 import pytest
 
@@ -13,7 +12,7 @@ from vgrad_course.lessons import prose
 def glued(monkeypatch):
     calls = []
     monkeypatch.setattr(
-        myst_nb, "glue", lambda name, value, display: calls.append((name, value, display))
+        prose, "glue", lambda name, value, display: calls.append((name, value, display))
     )
     return calls
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
+from myst_nb import glue
 
 
 def glue_values(values: Mapping[str, object], *, prefix: str = "") -> dict[str, int | float]:
@@ -27,8 +28,6 @@ def glue_values(values: Mapping[str, object], *, prefix: str = "") -> dict[str, 
     Used in: "Recurrent networks and backpropagation through time", "Diagnosing a network",
     "Gradient clipping", "Activation functions".
     """
-    from myst_nb import glue
-
     glued: dict[str, int | float] = {}
     for name, value in values.items():
         if isinstance(value, bool | np.bool_) or not isinstance(value, int | float | np.number):
