@@ -166,3 +166,35 @@ def band_case(
             raise Fail(explode.format(factor=measured))
 
     return name, points, in_band
+
+
+def each_matches(
+    answer: object,
+    measured: Callable[[], np.ndarray],
+    items: Sequence[tuple[str, str, int]],
+    *,
+    what: str,
+    rtol: float,
+) -> Iterator[CaseSpec]:
+    """Cases for several predicted numbers, each compared with its own measurement.
+
+    Args:
+        answer: The student's numbers (one per item).
+        measured: Runs the measurement and returns one number per item (called once).
+        items: ``(case name, the number's name in messages, points)`` per number.
+        what: The answer's name, for a wrong shape.
+        rtol: Relative tolerance of each comparison.
+
+    Returns:
+        One case per item.
+    """
+    values = once(measured)
+    given = once(lambda: as_array(answer, shape=(len(items),), what=what))
+    for i, (name, label, points) in enumerate(items):
+        yield (
+            name,
+            points,
+            lambda i=i, label=label: near(
+                float(given()[i]), float(values()[i]), what=label, rtol=rtol
+            ),
+        )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from vgrad_course.activations import sigmoid
-from vgrad_course.grading.checks._cases import matches_measured, slope_cases
+from vgrad_course.grading.checks._cases import each_matches, matches_measured, slope_cases
 from vgrad_course.grading.checks._helpers import (
     as_array,
     as_parts,
@@ -13,7 +13,6 @@ from vgrad_course.grading.checks._helpers import (
     close,
     fd_grad,
     fd_jacobian,
-    near,
     once,
 )
 from vgrad_course.grading.labs_gradients import TINY_PARAMS, gradient_check_error, tiny_net_loss
@@ -125,17 +124,14 @@ _SATURATED[3] = -3.8
 
 @question("backprop.saturated", answer="saturated_grads")
 def _saturated(a: object) -> object:
-    measured = once(lambda: fd_grad(lambda p: float(tiny_net_loss(p)), _SATURATED)[:2])
-    pair = once(lambda: as_array(a, shape=(2,), what="saturated_grads (two numbers)"))
     units = [("w1[0]", "the first unit, not saturated", 1), ("w1[1]", "the saturated unit", 2)]
-    for i, (name, which, points) in enumerate(units):
-        yield (
-            f"dL/d{name}, {which}",
-            points,
-            lambda i=i, name=name: near(
-                float(pair()[i]), float(measured()[i]), what=f"your dL/d{name}", rtol=0.01
-            ),
-        )
+    yield from each_matches(
+        a,
+        lambda: fd_grad(lambda p: float(tiny_net_loss(p)), _SATURATED)[:2],
+        [(f"dL/d{name}, {which}", f"your dL/d{name}", points) for name, which, points in units],
+        what="saturated_grads (two numbers)",
+        rtol=0.01,
+    )
 
 
 def _fd_side(eps: float, *, x: float, y: float) -> str:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from vgrad_course.grading.checks._cases import each_matches
 from vgrad_course.grading.checks._helpers import (
     as_array,
     as_float,
     as_positive,
     close,
     fd_grad,
-    near,
     once,
 )
 from vgrad_course.grading.labs_descent import line_fit_sgd
@@ -162,17 +162,19 @@ def _valley_factors(lr: float, curvatures: tuple[float, float], steps: int = 40)
 
 @question("gd.valley_factors", answer="valley_factors")
 def _valley(a: object) -> object:
-    measured = once(lambda: _valley_factors(0.19, (1.0, 10.0)))
-    pair = once(lambda: as_array(a, shape=(2,), what="valley_factors (two numbers)"))
-    directions = [("w1", "the shallow direction", 1), ("w2", "the steep direction", 2)]
-    for i, (coord, which, points) in enumerate(directions):
-        yield (
-            f"the factor by which |{coord}| shrinks per step ({which})",
-            points,
-            lambda i=i, coord=coord: near(
-                float(pair()[i]), float(measured()[i]), what=f"your factor for {coord}", rtol=0.01
-            ),
-        )
+    yield from each_matches(
+        a,
+        lambda: _valley_factors(0.19, (1.0, 10.0)),
+        [
+            (f"the factor by which |{c}| shrinks per step ({which})", f"your factor for {c}", p)
+            for c, which, p in [
+                ("w1", "the shallow direction", 1),
+                ("w2", "the steep direction", 2),
+            ]
+        ],
+        what="valley_factors (two numbers)",
+        rtol=0.01,
+    )
 
 
 def _sgd_miss(run: dict[str, float], *, target: float) -> str:
