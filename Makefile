@@ -55,6 +55,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_input_grads.py
 	$(BIN)/python benchmarks/bench_book.py
 	$(BIN)/python benchmarks/bench_suite.py --workers $(JOBS)
+	$(BIN)/python benchmarks/bench_grader.py
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab

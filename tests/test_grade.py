@@ -1,11 +1,13 @@
-"""The grader, end to end: ONE run over the fixtures, every solution and a hostile corpus.
+"""The grader, end to end: the fixtures, every solution and a hostile corpus.
 
 One run (one grader process, ``--jobs 2``) grades everything that needs a kernel: fixture
 submissions with a known gradebook, every solution notebook (full marks), three copies of a
 partial submission (determinism across workers), and notebooks that loop, hang, crash, flood
 the output, delete files, tamper with the course package, swallow interrupts, or overwrite or
 delete submitted originals by absolute path (:mod:`grading_corpus`). A second, small run grades
-the last ones alone with ``--jobs 1``. The limits are short (``--timeout 25 --call-timeout 4``)
+the last ones alone with ``--jobs 1``, and two shard processes (``--shard 1/2`` and ``2/2``, each
+on its own copy, as on two machines) grade everything again, to be merged and compared row for
+row with the first run. The limits are short (``--timeout 25 --call-timeout 4``)
 so that the hostile cases are cheap; a solution notebook needs about 6 s alone. The fast tests
 that need no kernel are in ``test_grade_units.py``.
 """
@@ -94,10 +96,8 @@ def _grade(subs: Path, jobs: int) -> dict:
     }
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    """Grade fixtures, solutions, copies, the hostile corpus and the intruders in one run."""
-    subs = tmp_path_factory.mktemp("grade") / "submissions"
+def _write_submissions(subs: Path) -> Path:
+    """Fixtures, solutions, copies, the hostile corpus and the intruders, in ``subs``."""
     shutil.copytree(FIXTURES / "submissions", subs)
     shutil.copytree(ROOT / "solutions", subs / "solutions")
     write_corpus(subs / HOSTILE_DIR)
@@ -106,7 +106,45 @@ def graded(tmp_path_factory):
         shutil.copy(FIXTURES / "submissions" / "carol.ipynb", subs / f"carol_copy{i}.ipynb")
     # A truncated file (made here: ruff would reject it in the repository).
     (subs / "erin.ipynb").write_text('{"cells": [ {"cell_type": "code", "source": "max_lr = 0.5"')
+    return subs
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """Grade fixtures, solutions, copies, the hostile corpus and the intruders in one run."""
+    subs = _write_submissions(tmp_path_factory.mktemp("grade") / "submissions")
     return _grade(subs, jobs=2)
+
+
+@pytest.fixture(scope="module")
+def graded_in_shards(tmp_path_factory):
+    """The same submissions graded as shards 1/2 and 2/2, as on two machines, then merged.
+
+    Each shard has its own copy of the submissions (as on its own machine) and its own grader
+    process with ``--jobs 1``; both run at once, then ``merge`` joins their gradebooks.
+    """
+    base = tmp_path_factory.mktemp("shards")
+    procs, outs = [], []
+    for i in (1, 2):
+        subs = _write_submissions(base / f"machine{i}" / "submissions")
+        outs.append(subs.parent / "out" / "grades.csv")
+        cmd = [sys.executable, "-m", "vgrad_course.grade", str(subs), "--out", str(outs[-1])]
+        cmd += ["--shard", f"{i}/2", "--jobs", "1", "--no-progress"]
+        cmd += ["--timeout", str(TIMEOUT), "--call-timeout", str(CALL_TIMEOUT)]
+        procs.append(subprocess.Popen(cmd, cwd=subs.parent, stderr=subprocess.PIPE, text=True))
+    for proc in procs:
+        _, err = proc.communicate(timeout=1500)
+        assert proc.returncode == 0, err[-3000:]
+    merged = base / "merged" / "grades.csv"
+    cmd = [sys.executable, "-m", "vgrad_course.grade", "merge", *map(str, outs)]
+    proc = subprocess.run([*cmd, "--out", str(merged)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    feedback = merged.parent / "feedback"
+    return {
+        "rows": _rows(merged),
+        "shard_rows": [_rows(out) for out in outs],
+        "feedback": {p.stem: p.read_text() for p in feedback.glob("*.txt")},
+    }
 
 
 @pytest.fixture(scope="module")
@@ -169,9 +207,21 @@ def test_the_same_submission_always_gets_the_same_grade_and_feedback(graded):
 
 def test_progress_bar_and_skipped_files_on_stderr(graded):
     assert "grading" in graded["stderr"] and "100%" in graded["stderr"]
+    assert "nb/min" in graded["stderr"]  # the rate so far
     for name in ("notes.txt", "readme.txt"):
         assert name in graded["stderr"]
     assert "skipped (not a notebook)" in graded["stderr"]
+
+
+# Sharding: two machines, each a share of the class, give the gradebook of one machine.
+
+
+def test_the_sharded_run_equals_the_unsharded_run_row_for_row(graded, graded_in_shards):
+    first, second = graded_in_shards["shard_rows"]
+    assert first and second and not first.keys() & second.keys()  # two real, disjoint shares
+    assert graded_in_shards["rows"] == graded["rows"]
+    assert list(graded_in_shards["rows"]) == list(graded["rows"])  # the same order, too
+    assert graded_in_shards["feedback"] == graded["feedback"]
 
 
 # The hostile corpus: each submission gets its row, the others are unharmed.

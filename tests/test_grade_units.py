@@ -6,6 +6,7 @@ The end-to-end run (fixtures, solutions, hostile corpus) is ``test_grade.py``.
 from __future__ import annotations
 
 import ast
+import time
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 
@@ -294,3 +295,23 @@ def test_the_questions_a_cell_checks_are_found_in_order():
     )
     assert checked_questions(source) == ["gd.step", "gd.max_lr"]
     assert checked_questions("print('check')") == []
+
+
+def test_the_progress_bar_shows_notebooks_per_minute(capsys):
+    bar = batch.progress_bar(4, "grading shard 2/4")
+    start = time.monotonic()
+    time.sleep(0.2)
+    batch.advance(bar)
+    batch.advance(bar)
+    elapsed = time.monotonic() - start
+    bar.close()
+    rate = float(bar.postfix.removesuffix(" nb/min"))
+    assert 0.8 * 120 / elapsed < rate <= 120 / 0.2  # two notebooks in about 0.2 s
+    assert "grading shard 2/4" in capsys.readouterr().err and "nb/min" in bar.postfix
+
+
+def test_a_hidden_progress_bar_writes_nothing(capsys):
+    bar = batch.progress_bar(2, "grading", disable=True)
+    batch.advance(bar)
+    bar.close()
+    assert capsys.readouterr().err == ""

@@ -1,3 +1,7 @@
+import os
+import subprocess
+import sys
+
 import keras
 import matplotlib
 import numpy as np
@@ -24,6 +28,21 @@ def test_setup_is_idempotent_and_deterministic():
     for a, b in zip(w1, w2, strict=True):
         np.testing.assert_array_equal(a, b)
     assert matplotlib.rcParams["figure.facecolor"] == "white"
+
+
+def test_setup_without_tensorflow_seeds_numpy_and_starts_no_tensorflow():
+    code = (
+        "import sys, numpy as np, vgrad_course as vg\n"
+        "vg.setup(seed=3, tensorflow=False)\n"
+        "a = np.random.rand()\n"
+        "vg.reseed(3)\n"
+        "assert np.random.rand() == a\n"
+        "print('tensorflow' in sys.modules, 'keras' in sys.modules)\n"
+    )
+    env = {**os.environ, "VGRAD_SEED_OFFSET": "0"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["False", "False"]
 
 
 def test_setup_rejects_non_integer_seed():

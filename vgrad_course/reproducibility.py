@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+import sys
 import warnings
 
 import numpy as np
@@ -16,21 +17,24 @@ def reseed(seed: int = 0) -> None:
     """Seed Python, NumPy, TensorFlow and Keras; call before building each model in a comparison.
 
     The seed is shifted by ``VGRAD_SEED_OFFSET`` (see :func:`vgrad_course.seeds.seed_offset`).
+    TensorFlow and Keras are seeded when TensorFlow has been started (by :func:`setup`, as in
+    every chapter); after ``setup(tensorflow=False)`` only Python and NumPy are.
 
     Args:
         seed: The seed for every random number generator.
 
     Used in: every chapter (through :func:`setup`) and before each model of a comparison.
     """
-    import keras
-
     seed = effective_seed(seed)
     random.seed(seed)
     np.random.seed(seed)
-    keras.utils.set_random_seed(seed)
+    if "tensorflow" in sys.modules:
+        import keras  # TensorFlow is running: Keras costs nothing more
+
+        keras.utils.set_random_seed(seed)
 
 
-def setup(seed: int = 0) -> None:
+def setup(seed: int = 0, *, tensorflow: bool = True) -> None:
     """Prepare a notebook: start TensorFlow quietly, seed, deterministic ops, printing, plots.
 
     Call it first, before importing Keras, TensorFlow or a module of the package that uses them:
@@ -43,6 +47,9 @@ def setup(seed: int = 0) -> None:
         seed: The seed for Python, NumPy, TensorFlow and Keras (shifted by
             ``VGRAD_SEED_OFFSET``, like every seed of the package: see
             :func:`vgrad_course.seeds.seed_offset`).
+        tensorflow: Start TensorFlow. ``False`` is for notebooks that use NumPy only (the
+            exercise sets): their kernel is ready in about a second instead of four, and only
+            Python and NumPy are seeded. A later ``setup()`` starts TensorFlow as usual.
 
     TensorFlow keeps its default thread pools (one thread per core): they are fixed by the
     first operation, which this function runs. To change them, set
@@ -50,13 +57,14 @@ def setup(seed: int = 0) -> None:
 
     Used in: the first cell of every chapter.
     """
-    tf = load_tensorflow()
+    if tensorflow:
+        tf = load_tensorflow()
+        logging.getLogger("tensorflow").setLevel(logging.ERROR)
+        tf.get_logger().setLevel(logging.ERROR)
+        warnings.filterwarnings("ignore", module=r"keras(\..*)?")
+        tf.config.experimental.enable_op_determinism()
     from vgrad_course.plotting import use_course_style  # matplotlib: only once it is needed
 
-    logging.getLogger("tensorflow").setLevel(logging.ERROR)
-    tf.get_logger().setLevel(logging.ERROR)
-    warnings.filterwarnings("ignore", module=r"keras(\..*)?")
-    tf.config.experimental.enable_op_determinism()
     # NumPy 2 writes scalars as ``np.float64(0.5)``; the 1.x style (``0.5``) keeps printed dicts
     # readable and lets MyST-NB's glue format a glued NumPy scalar (``{glue:text}`x:.2f```).
     np.set_printoptions(legacy="1.25")

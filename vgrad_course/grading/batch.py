@@ -50,6 +50,37 @@ def student_name(path: Path, root: Path) -> str:
     return "__".join(rel.with_suffix("").parts)
 
 
+def progress_bar(total: int, desc: str, *, disable: bool = False) -> tqdm:
+    """A progress bar on stderr that shows the grading rate in notebooks per minute.
+
+    Args:
+        total: Number of notebooks to grade.
+        desc: Its label, e.g. ``"grading shard 2/4"``.
+        disable: Show nothing.
+
+    Returns:
+        The bar; move it on with :func:`advance`.
+
+    Used in: "Graded exercises" (the grader).
+    """
+    fmt = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}{postfix}]"
+    return tqdm(total=total, desc=desc, unit="nb", bar_format=fmt, disable=disable, file=sys.stderr)
+
+
+def advance(bar: tqdm) -> None:
+    """Count one more graded notebook and show the rate so far, in notebooks per minute.
+
+    Args:
+        bar: A bar from :func:`progress_bar`.
+
+    Used in: "Graded exercises" (the grader).
+    """
+    bar.update()
+    elapsed = bar.format_dict["elapsed"]
+    if elapsed > 0:
+        bar.set_postfix_str(f"{60 * bar.n / elapsed:.1f} nb/min", refresh=True)
+
+
 def grade_file(
     path: Path,
     student: str,
@@ -131,13 +162,13 @@ def grade_folder(
     guard = partial(restore, snapshot([*sorted(root.rglob("*")), *protect]), root=root)
     checks.load_all()  # every check is in memory before any submission runs
     desc = "grading" if shard is None else f"grading shard {shard[0]}/{shard[1]}"
-    bar = tqdm(total=len(jobs_list), desc=desc, unit="nb", disable=not progress, file=sys.stderr)
+    bar = progress_bar(len(jobs_list), desc, disable=not progress)
     rows, serial = (
         _grade_parallel(jobs_list, jobs, limits, guard, bar) if jobs > 1 else ([], jobs_list)
     )
     for path, name in serial:  # one at a time: a change is that notebook's doing
         rows.append(grade_file(path, name, **limits, guard=guard))
-        bar.update()
+        advance(bar)
     bar.close()
     return sorted(rows, key=lambda r: r.student)
 
@@ -180,5 +211,5 @@ def _grade_parallel(
                     rows.append(fut.result())
                 except Exception as exc:  # a dead worker: the submission still gets its row
                     rows.append(Row(job[1], "", feedback=f"{job[1]}: grading failed ({exc!r})\n"))
-                bar.update()
+                advance(bar)
     return rows, [*suspects, *reversed(todo)]
