@@ -29,6 +29,7 @@ SETS: dict[str, str] = {
     "batch_norm": "10_batch_norm",
     "residual": "11_residual",
     "gated": "12_lstm_gru_irnn",
+    "part_iv": "13_part_iv",
     "lab_bptt": "lab1_bptt_by_hand",
     "lab_lstm": "lab2_lstm_by_hand",
 }
