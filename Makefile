@@ -18,6 +18,10 @@ export TF_ENABLE_ONEDNN_OPTS := 0
 # The book shows seed 0 (an offset set in the caller's environment does not leak into it).
 export VGRAD_SEED_OFFSET := 0
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
+# The build and the suite run two kernels at once on two cores: one BLAS thread each, or
+# OpenBLAS' spinning threads fight TensorFlow's (a small NumPy product then costs 10-30 times
+# its CPU). `make robust` keeps OpenBLAS' default threads: one more floating-point path.
+BLAS_ONE := OPENBLAS_NUM_THREADS=1
 
 .PHONY: setup book test robust lint lab clean bench
 
@@ -32,12 +36,12 @@ $(STAMP): requirements.txt pyproject.toml
 
 book: $(STAMP)
 	@# Fill the execution cache with one kernel per core, then build (every result from the cache).
-	$(BIN)/python .ci/preexecute.py
-	$(BIN)/jupyter-book build . -W -n --keep-going
+	$(BLAS_ONE) $(BIN)/python .ci/preexecute.py
+	$(BLAS_ONE) $(BIN)/jupyter-book build . -W -n --keep-going
 
 test: $(STAMP)
 	@# pytest exits 5 when it collects no test: say so and fail loudly instead of passing silently.
-	VGRAD_SEED_OFFSET=$(TEST_SEED_OFFSET) \
+	VGRAD_SEED_OFFSET=$(TEST_SEED_OFFSET) $(BLAS_ONE) \
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile --nbval-lax -p no:randomly $(TEST_PATHS); \
 	rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests: the suite is empty" >&2; fi; exit $$rc
 

@@ -1,13 +1,15 @@
 """The grader, end to end: the fixtures, every solution and a hostile corpus.
 
-One run (one grader process, ``--jobs 2``) grades everything that needs a kernel: fixture
-submissions with a known gradebook, every solution notebook (full marks), three copies of a
-partial submission (determinism across workers), and notebooks that loop, hang, crash, flood
-the output, delete files, tamper with the course package, swallow interrupts, or overwrite or
-delete submitted originals by absolute path (:mod:`grading_corpus`). A second, small run grades
-the last ones alone with ``--jobs 1``, and two shard processes (``--shard 1/2`` and ``2/2``, each
-on its own copy, as on two machines) grade everything again, to be merged and compared row for
-row with the first run. The limits are short (``--timeout 25 --call-timeout 4``)
+One run (one grader process, ``--jobs 2``, each kernel in the default box) grades everything
+that needs a kernel: fixture submissions with a known gradebook, every solution notebook (full
+marks), three copies of a partial submission (determinism across workers), and notebooks that
+loop, hang, crash, flood the output, delete files, tamper with the course package or swallow
+interrupts (:mod:`grading_corpus`). Two shard processes (``--shard 1/2`` and ``2/2``, each on its
+own copy, as on two machines) grade it all again, to be merged and compared row for row with
+the first run. Two small runs without containment (``--jobs 2`` and ``--jobs 1``) grade the
+intruders, which overwrite or delete submitted originals by absolute path: in a box they cannot
+see them (``test_containment.py``), so the snapshot that guards an uncontained run is tested
+there. The limits are short (``--timeout 25 --call-timeout 4``)
 so that the hostile cases are cheap; a solution notebook needs about 6 s alone. The fast tests
 that need no kernel are in ``test_grade_units.py``.
 """
@@ -33,6 +35,7 @@ from grading_corpus import (
 )
 
 from vgrad_course.grading import checks
+from vgrad_course.grading.containment import choose
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -65,14 +68,15 @@ def _rows(path: Path) -> dict[str, dict[str, str]]:
         return {r["student"]: {k: v for k, v in r.items() if v != ""} for r in csv.DictReader(fh)}
 
 
-def _grade(subs: Path, jobs: int) -> dict:
+def _grade(subs: Path, jobs: int, *options: str) -> dict:
     """Grade ``subs`` in a grader process; what it wrote, and what it changed on disk."""
     before, fixtures_before = _hashes(subs), _hashes(FIXTURES)
     package_before = _package()
     out = subs.parent / "out" / "grades.csv"
     proc = subprocess.run(
         [sys.executable, "-m", "vgrad_course.grade", str(subs), "--out", str(out)]
-        + ["--jobs", str(jobs), "--timeout", str(TIMEOUT), "--call-timeout", str(CALL_TIMEOUT)],
+        + ["--jobs", str(jobs), "--timeout", str(TIMEOUT), "--call-timeout", str(CALL_TIMEOUT)]
+        + list(options),
         capture_output=True,
         text=True,
         timeout=1500,
@@ -97,11 +101,10 @@ def _grade(subs: Path, jobs: int) -> dict:
 
 
 def _write_submissions(subs: Path) -> Path:
-    """Fixtures, solutions, copies, the hostile corpus and the intruders, in ``subs``."""
+    """Fixtures, solutions, copies and the hostile corpus, in ``subs``."""
     shutil.copytree(FIXTURES / "submissions", subs)
     shutil.copytree(ROOT / "solutions", subs / "solutions")
     write_corpus(subs / HOSTILE_DIR)
-    write_intruders(subs)
     for i in COPIES:
         shutil.copy(FIXTURES / "submissions" / "carol.ipynb", subs / f"carol_copy{i}.ipynb")
     # A truncated file (made here: ruff would reject it in the repository).
@@ -111,7 +114,7 @@ def _write_submissions(subs: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    """Grade fixtures, solutions, copies, the hostile corpus and the intruders in one run."""
+    """Grade fixtures, solutions, copies and the hostile corpus in one run."""
     subs = _write_submissions(tmp_path_factory.mktemp("grade") / "submissions")
     return _grade(subs, jobs=2)
 
@@ -148,16 +151,24 @@ def graded_in_shards(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def intruded(tmp_path_factory):
+    """Grade the intruders without containment, two notebooks at a time."""
+    subs = tmp_path_factory.mktemp("intruders") / "submissions"
+    write_intruders(subs)
+    return _grade(subs, 2, "--no-containment")
+
+
+@pytest.fixture(scope="module")
 def graded_serially(tmp_path_factory):
-    """Grade the intruders alone, one notebook at a time."""
+    """Grade the intruders without containment, one notebook at a time."""
     subs = tmp_path_factory.mktemp("serial") / "submissions"
     write_intruders(subs)
-    return _grade(subs, jobs=1)
+    return _grade(subs, 1, "--no-containment")
 
 
-@pytest.fixture(params=["graded", "graded_serially"], ids=["jobs2", "jobs1"])
+@pytest.fixture(params=["intruded", "graded_serially"], ids=["jobs2", "jobs1"])
 def run(request):
-    """Each of the two runs."""
+    """Each of the two runs of the intruders."""
     return request.getfixturevalue(request.param)
 
 
@@ -252,8 +263,14 @@ def test_unreadable_notebooks_score_zero(graded, name):
     assert "not a readable notebook" in graded["feedback"][HOSTILE + name]
 
 
-def test_submissions_are_never_modified(run):
-    assert run["unchanged"]
+def test_submissions_are_never_modified(graded, run):
+    assert graded["unchanged"] and run["unchanged"]
+
+
+def test_the_run_names_its_box_and_limits(graded, graded_serially):
+    assert f"containment: {choose().kind}" in graded["stderr"]
+    assert "per notebook: memory 3 GiB, files 256 MiB each" in graded["stderr"]
+    assert "containment: NONE" in graded_serially["stderr"]
 
 
 # The intruders: whatever they do to submitted originals is undone and costs them their score.
@@ -265,8 +282,8 @@ def test_a_notebook_that_changes_submitted_files_scores_0_and_they_are_restored(
     assert run["unchanged"]  # byte-identical afterwards, the deleted one included
 
 
-def test_in_parallel_the_suspects_are_graded_again_one_at_a_time(graded, graded_serially):
-    again = [line for line in graded["stderr"].splitlines() if "to be graded again" in line]
+def test_in_parallel_the_suspects_are_graded_again_one_at_a_time(intruded, graded_serially):
+    again = [line for line in intruded["stderr"].splitlines() if "to be graded again" in line]
     for culprit in ("overwrite_other", "delete_own"):  # each was in flight when found
         assert any(INTRUDER + culprit in line for line in again), again
     assert "graded again" not in graded_serially["stderr"]
@@ -275,7 +292,8 @@ def test_in_parallel_the_suspects_are_graded_again_one_at_a_time(graded, graded_
 def test_the_victim_is_graded_from_its_original(run):
     feedback = run["feedback"][INTRUDER + "victim"]
     assert feedback.startswith(f"{INTRUDER}victim (gd): 20/20 points"), feedback
-    assert "note:" not in feedback
+    notes = [line for line in feedback.splitlines() if line.startswith("note:")]
+    assert notes == ["note: " + choose("none").warning], notes  # only: "NOT CONTAINED"
 
 
 def test_the_package_on_disk_is_never_modified(graded):

@@ -1,5 +1,6 @@
 """The grader's two defences: the private package copy a kernel imports (complete, and every
-change caught), and the snapshot of the submissions (every change undone, and named)."""
+change caught, in a box too), and the snapshot of the submissions (every change undone, and
+named). The box itself is tested in ``test_containment.py``."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sys
 
 import pytest
 
+from vgrad_course.grading.containment import Box, probe
 from vgrad_course.grading.sandbox import (
     PACKAGE,
     kernel_pythonpath,
@@ -94,6 +96,28 @@ def test_a_kernel_with_that_pythonpath_imports_the_copy(tmp_path):
         check=True,
     ).stdout
     assert out.strip().startswith(str(dest))
+
+
+def test_in_a_box_the_kernel_writes_its_copy_but_not_the_installed_package(tmp_path):
+    if why := probe("bwrap"):
+        pytest.skip(f"no bwrap box on this machine: {why}")
+    dest, connection = tmp_path / "pkg", tmp_path / "kernel"
+    private_package(dest)
+    connection.mkdir()
+    box = Box("bwrap")
+    code = (
+        "import importlib.util as u, os\n"
+        "copy = os.path.dirname(u.find_spec('vgrad_course').origin)\n"
+        f"print(copy, os.access(copy, os.W_OK), os.access({str(PACKAGE)!r}, os.W_OK))"
+    )
+    out = subprocess.run(
+        [*box.command(connection, [dest]), sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=box.environment(kernel_pythonpath(dest)),
+        check=True,
+    ).stdout.split()
+    assert out == [str(dest / "vgrad_course"), "True", "False"]
 
 
 @pytest.fixture

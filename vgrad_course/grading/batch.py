@@ -22,6 +22,7 @@ import nbformat
 from tqdm import tqdm
 
 from vgrad_course.grading import checks
+from vgrad_course.grading.containment import Box
 from vgrad_course.grading.gradebook import Row
 from vgrad_course.grading.sandbox import restore, snapshot
 from vgrad_course.grading.session import CALL_TIMEOUT, check_limits, grade_notebook
@@ -88,6 +89,7 @@ def grade_file(
     timeout: float,
     call_timeout: float = CALL_TIMEOUT,
     guard: Guard | None = None,
+    box: Box | None = None,
 ) -> Row:
     """Grade one notebook file; any problem becomes a note, never an exception.
 
@@ -98,6 +100,7 @@ def grade_file(
         call_timeout: Seconds each call of a student function may take during the checks.
         guard: Called once the notebook has finished: restores the protected files it changed
             and returns their names; if there are any, the notebook scores 0 with a note.
+        box: The box its kernel runs in (default: the strongest this machine offers).
 
     Returns:
         Its :class:`Row`.
@@ -110,7 +113,7 @@ def grade_file(
     except Exception as exc:  # malformed JSON, wrong nbformat, bad encoding: all the same here
         reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:300]
         return Row(student, "", feedback=f"{student}: not a readable notebook ({reason})\n")
-    graded = grade_notebook(nb, path.name, timeout=timeout, call_timeout=call_timeout)
+    graded = grade_notebook(nb, path.name, timeout=timeout, call_timeout=call_timeout, box=box)
     if guard is not None and (changed := guard()):
         graded.score_zero("changed files it must not touch, now restored", changed)
     row = Row(student, graded.set_name)
@@ -132,6 +135,7 @@ def grade_folder(
     protect: Sequence[Path] = (),
     progress: bool = True,
     shard: tuple[int, int] | None = None,
+    box: Box | None = None,
 ) -> list[Row]:
     """Grade every notebook under ``root``, keeping every file under it byte-identical.
 
@@ -145,6 +149,8 @@ def grade_folder(
         shard: ``(i, n)``: grade only the notebooks of shard ``i`` of ``n``
             (:func:`vgrad_course.grading.shards.shard_of`); every file under ``root`` is
             still protected.
+        box: The box every kernel runs in, with its limits
+            (:func:`vgrad_course.grading.containment.choose`; default: chosen per worker).
 
     Returns:
         One :class:`Row` per notebook, sorted by student name; a notebook that changed a file
@@ -154,7 +160,9 @@ def grade_folder(
     """
     check_int("jobs", jobs)
     check_limits(timeout, call_timeout)
-    limits = {"timeout": timeout, "call_timeout": call_timeout}
+    limits: dict = {"timeout": timeout, "call_timeout": call_timeout}
+    if box is not None:
+        limits["box"] = box
     paths = sorted(p for p in root.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
     jobs_list = [(p, student_name(p, root)) for p in paths]
     if shard is not None:

@@ -4,6 +4,8 @@ Usage::
 
     python -m vgrad_course.grade SUBMISSIONS --out grades.csv [--jobs N] [--timeout 300]
         [--call-timeout 20] [--shard i/n] [--by-student [--questions]] [--format canvas]
+        [--containment auto|bwrap|unshare|none | --no-containment] [--memory-limit 3G]
+        [--file-size-limit 256M] [--disk-limit 512M] [--max-processes 512]
     python -m vgrad_course.grade merge shard-*.csv --out grades.csv [--by-student] [...]
 
 Every ``*.ipynb`` under ``SUBMISSIONS`` is one submission, named by its path relative to the
@@ -13,16 +15,20 @@ per question, then ``total`` and ``max_points``; a feedback file per submission 
 ``feedback/`` next to the CSV (or ``--feedback-dir``). ``--by-student`` and ``--format canvas``
 add a per-student and a Canvas view (:mod:`vgrad_course.grading.gradebook`). ``--shard i/n``
 grades one share of the class on one machine; ``merge`` joins the shards' gradebooks.
+Each kernel runs in a box with limits (:mod:`vgrad_course.grading.containment`): bubblewrap
+if it works here, else ``unshare``, else none, with a loud warning.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from pathlib import Path
 
 from vgrad_course.grading.batch import grade_folder
+from vgrad_course.grading.containment import KINDS, Box, Limits, choose, size_text
 from vgrad_course.grading.gradebook import (
     merge,
     read_gradebook,
@@ -70,6 +76,86 @@ def _write_views(out: Path, args: argparse.Namespace) -> None:
             path = out.with_name(out.stem + suffix + out.suffix)
             write(path)
             print(f"wrote {path}", file=sys.stderr)
+
+
+def parse_size(text: str) -> int:
+    """Read a size such as ``3G``, ``512M``, ``1.5GiB`` or ``1048576`` (bytes; binary units).
+
+    Args:
+        text: The size.
+
+    Returns:
+        Bytes (> 0).
+
+    Raises:
+        ValueError: If it is not a positive size.
+
+    Used in: "Graded exercises" (the grader's options).
+    """
+    found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?\s*", text, re.IGNORECASE)
+    if not found:
+        raise ValueError(f"not a size: {text!r} (e.g. 3G, 512M)")
+    scale = 1 << (10 * " KMGT".index(found[2].upper() or " "))
+    value = int(float(found[1]) * scale)
+    if value < 1:
+        raise ValueError(f"a size must be > 0, got {text!r}")
+    return value
+
+
+def _add_containment(parser: argparse.ArgumentParser) -> None:
+    """The options of the box every kernel runs in, and of its limits."""
+    box = parser.add_argument_group("containment (each notebook's kernel, on Linux)")
+    box.add_argument(
+        "--containment",
+        choices=["auto", *KINDS],
+        default="auto",
+        help="the box: bwrap (bubblewrap), unshare, or none; auto: the strongest that works",
+    )
+    box.add_argument(
+        "--no-containment",
+        dest="containment",
+        action="store_const",
+        const="none",
+        help="no box: student code runs with your permissions (a loud warning everywhere)",
+    )
+    default = Limits()
+    for flag, name, text in (
+        ("--memory-limit", "memory", "memory per process (RLIMIT_DATA)"),
+        ("--file-size-limit", "file_size", "size of each file written (RLIMIT_FSIZE)"),
+        ("--disk-limit", "disk", "working folder and /tmp together (a tmpfs; bwrap only)"),
+    ):
+        value = size_text(getattr(default, name))
+        box.add_argument(
+            flag, type=parse_size, default=value, metavar="SIZE", help=f"{text}; default: {value}"
+        )
+    box.add_argument(
+        "--max-processes",
+        type=int,
+        default=default.processes,
+        metavar="N",
+        help=f"processes and threads in the box (RLIMIT_NPROC); default: {default.processes}",
+    )
+
+
+def _box(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Box:
+    """The box the options ask for (an option error if it does not work here)."""
+    if args.max_processes < 1:
+        parser.error(f"--max-processes must be >= 1, got {args.max_processes}")
+    limits = Limits(args.memory_limit, args.file_size_limit, args.disk_limit, args.max_processes)
+    try:
+        return choose(args.containment, limits)
+    except ValueError as exc:
+        parser.error(str(exc))
+
+
+def _announce(box: Box) -> None:
+    """Print the box and its limits, and the loud warning when there is none."""
+    print(box.summary(), file=sys.stderr)
+    if box.warning:
+        banner = "!" * 79
+        print(f"{banner}\n{box.warning}.\n{banner}", file=sys.stderr)
+    elif box.kind != "bwrap":
+        print(f"warning: no bubblewrap ({box.reason}): files are not isolated", file=sys.stderr)
 
 
 def merge_main(argv: list[str]) -> int:
@@ -140,6 +226,7 @@ def main(argv: list[str] | None = None) -> int:
         "--shard", help="grade only shard i of n (e.g. 2/4); join them with `merge`"
     )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    _add_containment(parser)
     args = parser.parse_args(argv)
     try:
         check_limits(args.timeout, args.call_timeout)
@@ -155,6 +242,8 @@ def main(argv: list[str] | None = None) -> int:
     for p in others:
         print(f"skipped (not a notebook): {p}", file=sys.stderr)
     feedback = args.feedback_dir or args.out.parent / "feedback"
+    box = _box(args, parser)
+    _announce(box)
     rows = grade_folder(
         args.submissions,
         jobs=args.jobs,
@@ -163,6 +252,7 @@ def main(argv: list[str] | None = None) -> int:
         protect=[args.out, *sorted(feedback.glob("*.txt"))],
         progress=not args.no_progress,
         shard=shard,
+        box=box,
     )
     if not rows:
         print(f"warning: no notebooks in {args.submissions}", file=sys.stderr)
@@ -173,4 +263,5 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"graded {len(rows)} submission(s) -> {args.out} (feedback in {feedback})", file=sys.stderr
     )
+    _announce(box)
     return 0

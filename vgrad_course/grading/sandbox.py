@@ -11,13 +11,17 @@ attributed to exactly that submission. The grader scores with the checks it impo
 installed package before any submission ran.
 
 **The submissions (and an existing gradebook): a snapshot.** They stay where the instructor
-put them, within reach of any notebook that knows their absolute path. :func:`snapshot` keeps
-their bytes before grading starts; :func:`restore`, called after each notebook finishes,
-rewrites every file that a notebook changed, deleted or replaced, and names them, so that the
-grader (:mod:`vgrad_course.grading.cli`) can score the notebook that did it 0.
+put them. In the default box (bubblewrap, :mod:`vgrad_course.grading.containment`) a kernel
+cannot even see them; with ``unshare`` or without a box they are within reach of any notebook
+that knows their absolute path. :func:`snapshot` keeps their bytes before grading starts;
+:func:`restore`, called after each notebook finishes, rewrites every file that a notebook
+changed, deleted or replaced, and names them, so that the grader
+(:mod:`vgrad_course.grading.cli`) can score the notebook that did it 0.
 
-Nothing else is protected: student code runs with the grader's permissions and can write to
-any other file by its absolute path. Grade untrusted work in a container or a throw-away account.
+The rest of the disk is the box's business: in the bubblewrap box everything outside the
+kernel's working folder, ``/tmp`` and the folders it shares with the grader is absent or
+read-only; with ``unshare`` or without a box, student code can write to any file the grader's
+user can, by its absolute path.
 """
 
 from __future__ import annotations

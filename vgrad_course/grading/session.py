@@ -7,13 +7,13 @@ grader's process*. Each answer is also read when its ``check(...)`` cell runs: i
 kills or wedges the kernel, the answers given before the fault still count. All comparisons
 happen here, never in the kernel: printing a score, or replacing the checker inside the
 notebook, changes nothing. The kernel imports a private copy of the package
-(:mod:`vgrad_course.grading.sandbox`): a submission that edits it scores 0.
+(:mod:`vgrad_course.grading.sandbox`): a submission that edits it scores 0. It runs in a box
+with limits (:mod:`vgrad_course.grading.containment`): it sees only its own folders.
 """
 
 from __future__ import annotations
 
 import math
-import os
 import re
 import tempfile
 import time
@@ -26,6 +26,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from vgrad_course.grading import checks
 from vgrad_course.grading.checker import Result, run_cases, unscored
+from vgrad_course.grading.containment import Box, choose, size_text
 from vgrad_course.grading.kernel import STUCK, TIMED_OUT, GradingKernel, QuietClient, answer_of
 from vgrad_course.grading.sandbox import kernel_pythonpath, modified_files, private_package
 
@@ -109,6 +110,7 @@ def grade_notebook(
     *,
     timeout: float,
     call_timeout: float = CALL_TIMEOUT,
+    box: Box | None = None,
 ) -> Graded:
     """Execute a submission in a fresh kernel, then score every question of its set.
 
@@ -118,6 +120,8 @@ def grade_notebook(
         timeout: Seconds allowed for running all of its cells.
         call_timeout: Seconds each call of a student function may take during the checks; a
             function that runs out of time is not called again (its later cases fail at once).
+        box: The box its kernel runs in, with its limits (default: the strongest box this
+            machine offers, :func:`vgrad_course.grading.containment.choose`).
 
     Returns:
         The :class:`Graded` outcome.
@@ -127,14 +131,18 @@ def grade_notebook(
     check_limits(timeout, call_timeout)
     set_name = identify_set(nb, filename)
     graded = Graded(set_name)
+    box = box if box is not None else choose()
+    if box.warning:
+        graded.notes.append(box.warning)
     if not set_name:
         graded.notes.append("could not tell which exercise set this notebook belongs to")
         return graded
     qids = checks.questions_of(set_name)
     with tempfile.TemporaryDirectory(prefix="vgrad-grade-") as tmp:
-        work, exchange = Path(tmp) / "work", Path(tmp) / "exchange"
-        work.mkdir()
-        exchange.mkdir()
+        root = Path(tmp).resolve()
+        work, exchange, connection = root / "work", root / "exchange", root / "kernel"
+        for folder in (work, exchange, connection):
+            folder.mkdir()
         nbformat.write(nb, work / "submission.ipynb")
         client = QuietClient(
             nb,
@@ -145,27 +153,35 @@ def grade_notebook(
             error_on_timeout={"ename": TIMED_OUT, "evalue": "", "traceback": []},
             resources={"metadata": {"path": str(work)}},
         )
-        package = Path(tmp) / "package"
+        package, log = root / "package", root / "kernel.log"
         manifest = private_package(package)
-        env = {**os.environ, "MPLBACKEND": "Agg", "VGRAD_STRICT": "0"}
-        env["PYTHONPATH"] = kernel_pythonpath(package)
+        client.km = client.create_kernel_manager()
+        box.prepare(client.km, connection, [exchange, package])
+        if box.boxed:  # ending the box ends everything in it: no graceful shutdown to wait for
+            client.shutdown_kernel = "immediate"
+        env = box.environment(kernel_pythonpath(package))
         early: dict[str, Result] = {}  # each answer as read when its check cell ran
+        kernel = None
         try:
-            with client.setup_kernel(env=env):
+            with log.open("wb") as out, client.setup_kernel(env=env, stdout=out, stderr=out):
                 kernel = GradingKernel(client, exchange, call_timeout)
 
                 def read_early(found: Iterable[str]) -> None:
                     _score(kernel, [q for q in found if q in qids], early)
 
-                _run_cells(
-                    kernel, nb, graded, deadline=time.monotonic() + timeout, on_check=read_early
-                )
+                deadline = time.monotonic() + timeout
+                _run_cells(kernel, nb, graded, deadline=deadline, on_check=read_early, box=box)
                 _score(kernel, qids, graded.results)  # a stuck kernel stops at the next fetch
                 kernel.ensure_usable()  # ... or here, after the last question: note it
         except DeadKernelError:
-            graded.notes.append("the kernel died (a cell crashed or exited the process)")
+            graded.notes.append(
+                "the kernel died (a cell crashed or exited the process, or went past the "
+                f"memory limit of {size_text(box.limits.memory)})"
+            )
         except (CellTimeoutError, RuntimeError, OSError) as exc:
             graded.notes.append(f"grading stopped: {type(exc).__name__}: {exc}"[:300])
+            if kernel is None:  # it never started: what it said is the only clue
+                graded.notes.append(f"the kernel's last words: {_last_line(log)}"[:300])
         tampered = modified_files(package, manifest)
     rescued = [q for q in qids if q not in graded.results and q in early]
     for qid in rescued:  # credit given before the fault survives it
@@ -180,6 +196,14 @@ def grade_notebook(
     if tampered:
         graded.score_zero("modified the course package", tampered)
     return graded
+
+
+def _last_line(path: Path) -> str:
+    """The last line of a (possibly huge) log file, or ``"none"``."""
+    with path.open("rb") as fh:
+        fh.seek(max(0, path.stat().st_size - 4096))
+        lines = fh.read().decode("utf-8", "replace").strip().splitlines()
+    return lines[-1] if lines else "none"
 
 
 def _score(kernel: GradingKernel, qids: Iterable[str], results: dict[str, Result]) -> None:
@@ -213,10 +237,12 @@ def _run_cells(
     *,
     deadline: float,
     on_check: Callable[[list[str]], None],
+    box: Box | None = None,
 ) -> None:
     """Run the notebook's code cells until done or out of time, noting errors.
 
-    After a cell that calls ``check(...)`` ran, ``on_check`` reads the answers it checked.
+    After a cell that calls ``check(...)`` ran, ``on_check`` reads the answers it checked. An
+    error that a limit of ``box`` explains (memory, file size, disk) says so.
     """
     for index, cell in enumerate(nb.cells):
         if cell.get("cell_type") != "code" or not cell.get("source", "").strip():
@@ -232,9 +258,9 @@ def _run_cells(
                 raise RuntimeError(STUCK) from None
             return
         for err in errors:
-            graded.notes.append(
-                f"cell {index} raised {err.get('ename')}: {err.get('evalue')}"[:300]
-            )
+            name, value = str(err.get("ename")), str(err.get("evalue"))
+            hint = box.hint(name, value) if box is not None else ""
+            graded.notes.append(f"cell {index} raised {name}: {value}"[:300] + hint)
         found = checked_questions(cell.source)
         if found:
             on_check(found)
