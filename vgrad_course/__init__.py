@@ -40,6 +40,7 @@ _SUBMODULES: tuple[str, ...] = (
     "backend",
     "clipping",
     "data",
+    "gated_residual",
     "grading",
     "layers",
     "lessons",
