@@ -18,8 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.axes import Axes
 
+from vgrad_course import plotting
 from vgrad_course.lessons.norm_axes import (
     adam_update,
     batch_order,
@@ -238,3 +241,56 @@ def train_stack(
         adam_update(params, grads, state, lr=lr * min(1.0, t / warmup) if warmup else lr)
         losses.append(loss)
     return np.array(losses)
+
+
+def plot_profiles(profiles: dict, depths: Sequence[int]) -> np.ndarray:
+    """Per-block branch gradient norms (median over seeds), post-LN and pre-LN side by side.
+
+    Args:
+        profiles: ``{(placement, depth): array (seeds, depth)}`` from :func:`gradient_profiles`.
+        depths: The depths to draw, one curve each, against the relative position ``l / L``.
+
+    Returns:
+        The two Axes.
+
+    Used in: "Layer normalisation, RMSNorm, and where to put them".
+    """
+    _, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True, layout="constrained")
+    for ax, placement in zip(axes, PLACEMENTS, strict=True):
+        for depth in depths:
+            plotting.plot_curves(
+                {f"L = {depth}": np.median(profiles[placement, depth], axis=0)},
+                x=np.arange(1, depth + 1) / depth,
+                ax=ax,
+                title=f"{placement}-LN",
+                xlabel="block ℓ / L (input → output)",
+                ylabel="‖∂L/∂W‖ of block ℓ's branch",
+                logy=True,
+            )
+    return axes
+
+
+def plot_training(losses: dict[str, np.ndarray], *, window: int = 20) -> Axes:
+    """Training loss per placement: the median over seeds, as a moving average.
+
+    Args:
+        losses: ``{placement: array (seeds, steps)}`` from :func:`train_stack` runs.
+        window: Steps in the moving average.
+
+    Returns:
+        The Axes.
+
+    Used in: "Layer normalisation, RMSNorm, and where to put them".
+    """
+    kernel = np.ones(check_int("window", window)) / window
+    curves = {
+        f"{placement}-LN": np.convolve(np.median(runs, axis=0), kernel, "valid")
+        for placement, runs in losses.items()
+    }
+    return plotting.plot_curves(
+        curves,
+        xlabel="step",
+        ylabel=f"training loss (median of {len(next(iter(losses.values())))} seeds)",
+        baseline=np.log(10),
+        baseline_label="ln 10 (chance)",
+    )
