@@ -273,3 +273,11 @@ def test_the_features_axis_hint_fires_for_normalising_rows():
 def test_per_tensor_clipping_gets_no_constant_factor_hint():
     text = str(check("clipping.clip_global", clip_each))
     assert "constant factor" not in text, text
+
+
+def test_in_the_graders_kernel_check_runs_no_case(monkeypatch):
+    calls = []
+    monkeypatch.setenv("VGRAD_GRADING", "1")
+    result = check("gd.step", lambda w, g, lr: calls.append(1) or w - lr * g)
+    assert calls == [] and result.points == 0 and not result.attempted
+    assert "scored by the grader" in str(result)

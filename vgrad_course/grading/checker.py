@@ -197,6 +197,9 @@ def check(qid: str, answer: object, *, strict: bool | None = None) -> Result:
         strict: Raise :class:`NotFullMarks` unless full marks (default: the ``VGRAD_STRICT``
             environment variable).
 
+    In the grader's kernel (``VGRAD_GRADING=1``) the cases do not run: the grader scores every
+    answer in its own process, and the notebook's check cells would only double the cost.
+
     Returns:
         A :class:`Result` that renders as HTML in JupyterLab and as text elsewhere.
 
@@ -205,6 +208,8 @@ def check(qid: str, answer: object, *, strict: bool | None = None) -> Result:
     checks.load_all()
     if qid not in REGISTRY:
         raise KeyError(f"unknown question {qid!r}; known: {', '.join(sorted(REGISTRY))}")
+    if os.environ.get("VGRAD_GRADING") == "1":  # in the grader's kernel: it scores the answer
+        return unscored(qid, "scored by the grader, outside this notebook")
     result = run_cases(qid, answer)
     if strict is None:
         strict = os.environ.get("VGRAD_STRICT", "") not in ("", "0")

@@ -154,7 +154,9 @@ class Box:
         env = dict(os.environ) if not self.boxed else {}
         env.update({k: os.environ[k] for k in PASSED_ENV if k in os.environ})
         bin_dir = os.path.dirname(sys.executable)
-        env.update(MPLBACKEND="Agg", VGRAD_STRICT="0", PYTHONPATH=pythonpath)
+        # VGRAD_GRADING: the notebook's own check(...) calls skip their cases (the grader
+        # scores every answer itself, so running them in the kernel too only cost time).
+        env.update(MPLBACKEND="Agg", VGRAD_STRICT="0", VGRAD_GRADING="1", PYTHONPATH=pythonpath)
         if self.boxed:
             env["PATH"] = os.pathsep.join([bin_dir, "/usr/local/bin", "/usr/bin", "/bin"])
             env["HOME"] = BOX_HOME if self.kind == "bwrap" else os.path.expanduser("~")
