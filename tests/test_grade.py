@@ -9,8 +9,9 @@ own copy, as on two machines) grade it all again, to be merged and compared row 
 the first run. Two small runs without containment (``--jobs 2`` and ``--jobs 1``) grade the
 intruders, which overwrite or delete submitted originals by absolute path: in a box they cannot
 see them (``test_containment.py``), so the snapshot that guards an uncontained run is tested
-there. The limits are short (``--timeout 25 --call-timeout 4``)
-so that the hostile cases are cheap; a solution notebook needs about 6 s alone. The fast tests
+there. The limits are short (``--timeout 40 --call-timeout 4``) so that the hostile cases are
+cheap; a solution notebook needs about 2-6 s alone, a TensorFlow lab (3-5) with its reference
+worker about 20 s, which two or three kernels sharing two cores can double. The fast tests
 that need no kernel are in ``test_grade_units.py``.
 """
 
@@ -40,7 +41,7 @@ from vgrad_course.grading.containment import choose
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
 COPIES = (1, 2)  # with the original: three gradings of the same notebook
-TIMEOUT, CALL_TIMEOUT = 25, 4
+TIMEOUT, CALL_TIMEOUT = 40, 4
 HOSTILE_DIR = "hostile"  # the corpus's folder inside the submissions
 HOSTILE = f"{HOSTILE_DIR}__"  # ... and the prefix it gives the student names
 INTRUDER = f"{INTRUDERS_DIR}__"

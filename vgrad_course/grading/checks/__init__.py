@@ -32,6 +32,9 @@ SETS: dict[str, str] = {
     "part_iv": "13_part_iv",
     "lab_bptt": "lab1_bptt_by_hand",
     "lab_lstm": "lab2_lstm_by_hand",
+    "lab_doctor": "lab3_doctor_sick_network",
+    "lab_clip": "lab4_clip_it_yourself",
+    "lab_assign": "lab5_assignment_done_right",
 }
 
 
