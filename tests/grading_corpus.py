@@ -91,10 +91,10 @@ UNREADABLE = {
 }
 
 
-def write_corpus(folder: Path) -> None:
-    """Write every case of :data:`APPENDED` and :data:`UNREADABLE` into ``folder`` (created),
-    plus a file that is not a notebook."""
-    _write(folder, {name: code for name, (code, _, _) in APPENDED.items()})
+def write_corpus(folder: Path, skip: tuple[str, ...] = ()) -> None:
+    """Write every case of :data:`APPENDED` (but those in ``skip``) and :data:`UNREADABLE` into
+    ``folder`` (created), plus a file that is not a notebook."""
+    _write(folder, {name: code for name, (code, _, _) in APPENDED.items() if name not in skip})
     for name, text in UNREADABLE.items():
         (folder / f"{name}.ipynb").write_text(text)
     (folder / "readme.txt").write_text("not a notebook")

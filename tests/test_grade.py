@@ -4,18 +4,18 @@ One run (one grader process, ``--jobs 2``, each kernel in the default box) grade
 that needs a kernel: fixture submissions with a known gradebook, every solution notebook (full
 marks), three copies of a partial submission (determinism across workers), and notebooks that
 loop, hang, crash, flood the output, delete files, tamper with the course package or swallow
-interrupts (:mod:`grading_corpus`). Two shard processes (``--shard 1/2`` and ``2/2``, each on its
-own copy, as on two machines) grade it all again, to be merged and compared row for row with
-the first run. Two small runs without containment (``--jobs 2`` and ``--jobs 1``) grade the
-intruders, which overwrite or delete submitted originals by absolute path: in a box they cannot
-see them (``test_containment.py``), so the snapshot that guards an uncontained run is tested
-there. The limits of these runs are short (``--timeout 25 --call-timeout 4``) so that the
-hostile cases are cheap (the endless loop burns the whole notebook limit); a solution notebook
-needs about 2-6 s alone. The TensorFlow labs (3-5), whose checks train models in the reference
-worker (about 20 s of CPU each, which kernels sharing two cores can double), are graded in a
-run of their own with a limit a course would set (``--timeout 180``), once: sharding them
-again would test nothing the other notebooks do not. The fast tests that need no kernel are in
-``test_grade_units.py``.
+interrupts (:mod:`grading_corpus`). Two shard processes (``--shard 1/2`` and ``2/2``, each on
+its own copy, as on two machines) grade a varied share of it again (:data:`SHARD_SKIP`,
+:data:`SHARD_SOLUTIONS`), to be merged and compared row for row with the first run. Two small
+runs without containment (``--jobs 2`` and ``--jobs 1``) grade the intruders, which overwrite or
+delete submitted originals by absolute path: in a box they cannot see them
+(``test_containment.py``), so the snapshot that guards an uncontained run is tested there. The
+limits of these runs are short (``--timeout 25 --call-timeout 4``) so that the hostile cases are
+cheap (the endless loop burns the whole notebook limit); a solution notebook needs about 2-6 s
+alone. The TensorFlow labs (3-5), whose checks train models in the reference worker (about 20 s
+of CPU each, which kernels sharing two cores can double), are graded in a run of their own with
+a limit a course would set (``--timeout 180``), once: sharding them again would test nothing the
+other notebooks do not. The fast tests that need no kernel are in ``test_grade_units.py``.
 """
 
 from __future__ import annotations
@@ -51,6 +51,11 @@ TF_LABS = tuple(f"{checks.SETS[s]}.ipynb" for s in ("lab_doctor", "lab_clip", "l
 HOSTILE_DIR = "hostile"  # the corpus's folder inside the submissions
 HOSTILE = f"{HOSTILE_DIR}__"  # ... and the prefix it gives the student names
 INTRUDER = f"{INTRUDERS_DIR}__"
+#: What the shards grade again: every fixture and copy, the hostile corpus but the cases that
+#: spend a time limit (their limits are tested once, in the first run), and four solutions of
+#: four sets, so that the merged gradebook joins columns of several sets.
+SHARD_SKIP = ("loop", "hang", "stubborn")
+SHARD_SOLUTIONS = ("03_vanishing", "09_activations", "13_part_iv", "lab1_bptt_by_hand")
 
 
 def _hashes(folder: Path) -> dict[str, str]:
@@ -107,11 +112,20 @@ def _grade(subs: Path, jobs: int, *options: str, timeout: float = TIMEOUT) -> di
     }
 
 
-def _write_submissions(subs: Path) -> Path:
-    """Fixtures, solutions (but the TensorFlow labs), copies and the hostile corpus, in ``subs``."""
+def _write_submissions(subs: Path, *, for_shards: bool = False) -> Path:
+    """Fixtures, solutions (but the TensorFlow labs), copies and the hostile corpus, in ``subs``.
+
+    ``for_shards``: the shards' class instead (see :data:`SHARD_SKIP`).
+    """
     shutil.copytree(FIXTURES / "submissions", subs)
-    shutil.copytree(ROOT / "solutions", subs / "solutions", ignore=shutil.ignore_patterns(*TF_LABS))
-    write_corpus(subs / HOSTILE_DIR)
+    if for_shards:
+        (subs / "solutions").mkdir()
+        for stem in SHARD_SOLUTIONS:
+            shutil.copy(ROOT / "solutions" / f"{stem}.ipynb", subs / "solutions")
+    else:
+        ignore = shutil.ignore_patterns(*TF_LABS)
+        shutil.copytree(ROOT / "solutions", subs / "solutions", ignore=ignore)
+    write_corpus(subs / HOSTILE_DIR, skip=SHARD_SKIP if for_shards else ())
     for i in COPIES:
         shutil.copy(FIXTURES / "submissions" / "carol.ipynb", subs / f"carol_copy{i}.ipynb")
     # A truncated file (made here: ruff would reject it in the repository).
@@ -128,17 +142,18 @@ def graded(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def graded_labs(tmp_path_factory):
-    """Grade the TensorFlow labs' solutions, with a limit a course would set."""
-    subs = tmp_path_factory.mktemp("labs") / "submissions" / "solutions"
-    subs.mkdir(parents=True)
-    for name in TF_LABS:
-        shutil.copy(ROOT / "solutions" / name, subs / name)
-    return _grade(subs.parent, 2, timeout=LAB_TIMEOUT)
+    """Grade the TensorFlow labs' solutions and untouched exercises, with a course's limit."""
+    subs = tmp_path_factory.mktemp("labs") / "submissions"
+    for folder in ("solutions", "exercises"):
+        (subs / folder).mkdir(parents=True)
+        for name in TF_LABS:
+            shutil.copy(ROOT / folder / name, subs / folder / name)
+    return _grade(subs, 2, timeout=LAB_TIMEOUT)
 
 
 @pytest.fixture(scope="module")
 def graded_in_shards(tmp_path_factory):
-    """The same submissions graded as shards 1/2 and 2/2, as on two machines, then merged.
+    """The shards' class graded as shards 1/2 and 2/2, as on two machines, then merged.
 
     Each shard has its own copy of the submissions (as on its own machine) and its own grader
     process with ``--jobs 1``; both run at once, then ``merge`` joins their gradebooks.
@@ -146,7 +161,7 @@ def graded_in_shards(tmp_path_factory):
     base = tmp_path_factory.mktemp("shards")
     procs, outs = [], []
     for i in (1, 2):
-        subs = _write_submissions(base / f"machine{i}" / "submissions")
+        subs = _write_submissions(base / f"machine{i}" / "submissions", for_shards=True)
         outs.append(subs.parent / "out" / "grades.csv")
         cmd = [sys.executable, "-m", "vgrad_course.grade", str(subs), "--out", str(outs[-1])]
         cmd += ["--shard", f"{i}/2", "--jobs", "1", "--no-progress"]
@@ -201,11 +216,20 @@ def test_fixture_rows_match_the_expected_gradebook(graded):
 
 def test_every_solution_earns_full_marks(graded, graded_labs):
     rows = {s: r for s, r in graded["rows"].items() if s.startswith("solutions__")}
-    assert not rows.keys() & graded_labs["rows"].keys()
-    rows |= graded_labs["rows"]
+    labs = {s: r for s, r in graded_labs["rows"].items() if s.startswith("solutions__")}
+    assert not rows.keys() & labs.keys()
+    rows |= labs
     assert len(rows) == len(checks.SETS)
     for student, row in rows.items():
         assert float(row["total"]) == float(row["max_points"]) > 0, (student, row)
+
+
+def test_untouched_tensorflow_labs_score_zero(graded_labs):
+    rows = {s: r for s, r in graded_labs["rows"].items() if s.startswith("exercises__")}
+    assert len(rows) == len(TF_LABS)
+    for student, row in rows.items():
+        assert float(row["total"]) == 0 < float(row["max_points"]), (student, row)
+        assert "worker failed" not in graded_labs["feedback"][student]  # 0 for the answers
 
 
 def test_gradebook_has_one_column_per_question(graded, graded_labs):
@@ -255,9 +279,15 @@ def test_progress_bar_and_skipped_files_on_stderr(graded):
 def test_the_sharded_run_equals_the_unsharded_run_row_for_row(graded, graded_in_shards):
     first, second = graded_in_shards["shard_rows"]
     assert first and second and not first.keys() & second.keys()  # two real, disjoint shares
-    assert graded_in_shards["rows"] == graded["rows"]
-    assert list(graded_in_shards["rows"]) == list(graded["rows"])  # the same order, too
-    assert graded_in_shards["feedback"] == graded["feedback"]
+    rows = graded_in_shards["rows"]
+    assert {row.get("set") for row in rows.values()} >= {"gd", "vanishing", "part_iv", "lab_bptt"}
+    skipped = {HOSTILE + name for name in SHARD_SKIP}
+    same_class = {s: r for s, r in graded["rows"].items() if s in rows or s in skipped}
+    assert same_class.keys() - rows.keys() == skipped  # the class is the one meant
+    expected = {s: r for s, r in same_class.items() if s not in skipped}
+    assert rows == expected
+    assert list(rows) == list(expected)  # the same order, too
+    assert graded_in_shards["feedback"] == {s: graded["feedback"][s] for s in expected}
 
 
 # The hostile corpus: each submission gets its row, the others are unharmed.
