@@ -1,21 +1,22 @@
 """The grader, end to end: the fixtures, every solution and a hostile corpus.
 
 One run (one grader process, ``--jobs 2``, each kernel in the default box) grades everything
-that needs a kernel: fixture submissions with a known gradebook, every solution notebook (full
-marks), three copies of a partial submission (determinism across workers), and notebooks that
-loop, hang, crash, flood the output, delete files, tamper with the course package or swallow
-interrupts (:mod:`grading_corpus`). Two shard processes (``--shard 1/2`` and ``2/2``, each on
-its own copy, as on two machines) grade a varied share of it again (:data:`SHARD_SKIP`,
-:data:`SHARD_SOLUTIONS`), to be merged and compared row for row with the first run. Two small
-runs without containment (``--jobs 2`` and ``--jobs 1``) grade the intruders, which overwrite or
-delete submitted originals by absolute path: in a box they cannot see them
-(``test_containment.py``), so the snapshot that guards an uncontained run is tested there. The
-limits of these runs are short (``--timeout 25 --call-timeout 4``) so that the hostile cases are
-cheap (the endless loop burns the whole notebook limit); a solution notebook needs about 2-6 s
-alone. The TensorFlow labs (3-5), whose checks train models in the reference worker (about 20 s
-of CPU each, which kernels sharing two cores can double), are graded in a run of their own with
-a limit a course would set (``--timeout 180``), once: sharding them again would test nothing the
-other notebooks do not. The fast tests that need no kernel are in ``test_grade_units.py``.
+that needs a kernel: fixture submissions with a known gradebook, every solution notebook but the
+TensorFlow labs' (full marks), three copies of a partial submission (determinism across
+workers), and notebooks that loop, hang, crash, flood the output, delete files, tamper with the
+course package or swallow interrupts (:mod:`grading_corpus`). Two shard processes (``--shard
+1/2`` and ``2/2``, each on its own copy, as on two machines) grade a varied share of it again
+(:data:`SHARD_SKIP`, :data:`SHARD_SOLUTIONS`), to be merged and compared row for row with the
+first run. Two small runs without containment (``--jobs 2`` and ``--jobs 1``) grade the
+intruders, which overwrite or delete submitted originals by absolute path: in a box they cannot
+see them (``test_containment.py``), so the snapshot that guards an uncontained run is tested
+there. The limits of these runs are short (``--timeout 25 --call-timeout 4``) so that the
+hostile cases are cheap (the endless loop burns the whole notebook limit); a solution notebook
+needs about 2-6 s alone. The TensorFlow labs (3-5), whose checks train models in the reference
+worker (about 20 s of CPU each, which kernels sharing two cores can double), are graded in a run
+of their own with a limit a course would set (``--timeout 180``), once: sharding them again
+would test nothing the other notebooks do not. The fast tests that need no kernel are in
+``test_grade_units.py``.
 """
 
 from __future__ import annotations

@@ -26,3 +26,12 @@ def test_the_toc_lists_the_notebooks_it_will_run():
     names = [p.name for p in preexecute.toc_notebooks()]
     assert names and names[0] == "01_gradient_descent.ipynb"
     assert all(name.endswith(".ipynb") for name in names)
+
+
+def test_the_chapters_start_before_the_exercises():
+    # A long chapter started last would run alone while the other cores idle.
+    uris = [str(p) for p in preexecute.toc_notebooks()]
+    ordered = sorted(uris, key=preexecute.longest_first)
+    folders = [Path(u).parent.name for u in ordered]
+    assert folders == sorted(folders)  # "book" < "exercises": every chapter first
+    assert folders[0] == "book" and folders[-1] == "exercises"
