@@ -14,9 +14,9 @@ there. The limits of these runs are short (``--timeout 25 --call-timeout 4``) so
 hostile cases are cheap (the endless loop burns the whole notebook limit); a solution notebook
 needs about 2-6 s alone. The TensorFlow labs (3-5), whose checks train models in the reference
 worker (about 20 s of CPU each, which kernels sharing two cores can double), are graded in a run
-of their own with a limit a course would set (``--timeout 180``), once: sharding them again
-would test nothing the other notebooks do not. The fast tests that need no kernel are in
-``test_grade_units.py``.
+of their own with a limit a course would set (``--timeout 180``), once (sharding them again
+would test nothing the other notebooks do not), together with every untouched exercise notebook
+(0 points each). The fast tests that need no kernel are in ``test_grade_units.py``.
 """
 
 from __future__ import annotations
@@ -143,12 +143,16 @@ def graded(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def graded_labs(tmp_path_factory):
-    """Grade the TensorFlow labs' solutions and untouched exercises, with a course's limit."""
+    """Grade the TensorFlow labs' solutions and every untouched exercise, with a course's limit.
+
+    A class hands in blank notebooks too: each must score 0 through the grader, not only
+    through the checker (``test_exercises.py``).
+    """
     subs = tmp_path_factory.mktemp("labs") / "submissions"
-    for folder in ("solutions", "exercises"):
-        (subs / folder).mkdir(parents=True)
-        for name in TF_LABS:
-            shutil.copy(ROOT / folder / name, subs / folder / name)
+    shutil.copytree(ROOT / "exercises", subs / "exercises", ignore=shutil.ignore_patterns("*.md"))
+    (subs / "solutions").mkdir()
+    for name in TF_LABS:
+        shutil.copy(ROOT / "solutions" / name, subs / "solutions" / name)
     return _grade(subs, 2, timeout=LAB_TIMEOUT)
 
 
@@ -225,26 +229,25 @@ def test_every_solution_earns_full_marks(graded, graded_labs):
         assert float(row["total"]) == float(row["max_points"]) > 0, (student, row)
 
 
-def test_untouched_tensorflow_labs_score_zero(graded_labs):
+def test_every_untouched_exercise_scores_zero(graded_labs):
     rows = {s: r for s, r in graded_labs["rows"].items() if s.startswith("exercises__")}
-    assert len(rows) == len(TF_LABS)
+    assert sorted(r["set"] for r in rows.values()) == sorted(checks.SETS)
     for student, row in rows.items():
         assert float(row["total"]) == 0 < float(row["max_points"]), (student, row)
         assert "worker failed" not in graded_labs["feedback"][student]  # 0 for the answers
 
 
 def test_gradebook_has_one_column_per_question(graded, graded_labs):
-    # One column per question of the sets graded, in course order; together the two runs
-    # graded every set (the TensorFlow labs come last in the course, and in their own run).
+    # One column per question of the sets graded, in course order.
     headers = []
     for run in (graded, graded_labs):
         with run["out"].open() as fh:
             headers.append(next(csv.reader(fh)))
     checks.load_all()
-    questions = [q for s in checks.SETS for q in checks.questions_of(s)]
-    for header in headers:
-        assert header[:2] == ["student", "set"] and header[-2:] == ["total", "max_points"]
-    assert [*headers[0][2:-2], *headers[1][2:-2]] == questions
+    sets = [s for s in checks.SETS if f"{checks.SETS[s]}.ipynb" not in TF_LABS]
+    for header, graded_sets in zip(headers, (sets, checks.SETS), strict=True):
+        questions = [q for s in graded_sets for q in checks.questions_of(s)]
+        assert header == ["student", "set", *questions, "total", "max_points"]
 
 
 def test_feedback_files_explain_the_scores(graded):
