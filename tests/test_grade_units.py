@@ -6,6 +6,7 @@ The end-to-end run (fixtures, solutions, hostile corpus) is ``test_grade.py``.
 from __future__ import annotations
 
 import ast
+import copy
 import time
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
@@ -19,8 +20,15 @@ from nbformat.v4 import new_code_cell
 from vgrad_course.grading import batch, checks, cli, protocol
 from vgrad_course.grading.batch import grade_file, student_name
 from vgrad_course.grading.cli import main
+from vgrad_course.grading.containment import choose
 from vgrad_course.grading.gradebook import Row, write_gradebook
-from vgrad_course.grading.session import Graded, _run_cells, checked_questions, identify_set
+from vgrad_course.grading.session import (
+    Graded,
+    _run_cells,
+    checked_questions,
+    grade_notebook,
+    identify_set,
+)
 
 
 def test_student_names_follow_the_folder_layout(tmp_path):
@@ -241,6 +249,16 @@ def test_an_overflow_in_the_kernel_is_an_error_as_in_the_notebook(tmp_path):
         {"f": lambda z: 1 / (1 + np.exp(-z))}, "f", *(str(tmp_path / n) for n in ("in", "out"))
     )
     assert protocol.load(str(tmp_path / "out"))[0]["error"].startswith("FloatingPointError")
+
+
+def test_grading_leaves_the_callers_notebook_unchanged():
+    # An API caller may grade the same parsed notebook twice, or keep it: it stays as given.
+    nb = nbformat.v4.new_notebook(cells=[new_code_cell("max_lr = 0.5\none_step_lr = 0.25")])
+    nb.metadata["vgrad"] = {"exercise_set": "gd"}
+    before = copy.deepcopy(nb)
+    graded = grade_notebook(nb, "gd.ipynb", timeout=60, box=choose("none"))
+    assert graded.results["gd.one_step_lr"].points > 0
+    assert nb == before
 
 
 def test_the_protocol_imports_only_the_standard_library_and_numpy():

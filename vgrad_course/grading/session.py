@@ -13,6 +13,7 @@ with limits (:mod:`vgrad_course.grading.containment`): it sees only its own fold
 
 from __future__ import annotations
 
+import copy
 import math
 import re
 import tempfile
@@ -115,7 +116,7 @@ def grade_notebook(
     """Execute a submission in a fresh kernel, then score every question of its set.
 
     Args:
-        nb: The submitted notebook (already parsed; the file itself is never touched).
+        nb: The submitted notebook (already parsed; neither it nor the file is changed).
         filename: Its file name (to identify the set when the metadata does not).
         timeout: Seconds allowed for running all of its cells.
         call_timeout: Seconds each call of a student function may take during the checks; a
@@ -145,7 +146,7 @@ def grade_notebook(
             folder.mkdir()
         nbformat.write(nb, work / "submission.ipynb")
         client = QuietClient(
-            nb,
+            copy.deepcopy(nb),  # the client writes each cell it runs into its notebook
             timeout=int(timeout),
             kernel_name="python3",
             allow_errors=True,
