@@ -144,5 +144,18 @@ def test_make_optimizer_validates():
         training.make_optimizer("adam", clipnorm=1.0, clipvalue=1.0)
     with pytest.raises(ValueError):
         training.make_optimizer("lbfgs")
+    with pytest.raises(ValueError, match="LearningRateSchedule"):
+        training.make_optimizer("adam", lr="1e-3")
+    assert training.make_optimizer("sgd", np.float32(0.5)).learning_rate == 0.5
     opt = training.make_optimizer("momentum", 0.1, global_clipnorm=1.0)
     assert opt.global_clipnorm == 1.0
+
+
+def test_make_optimizer_takes_a_learning_rate_schedule():
+    schedule = keras.optimizers.schedules.PolynomialDecay(1e-2, 10, end_learning_rate=1e-3)
+    opt = training.make_optimizer("adam", schedule, global_clipnorm=1.0)
+    assert opt.learning_rate is not None and opt.global_clipnorm == 1.0
+    var = keras.Variable([1.0])
+    for _ in range(10):
+        opt.apply_gradients([(keras.ops.ones(1), var)])
+    assert float(opt.learning_rate) == pytest.approx(1e-3)  # the schedule's end

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 
 import keras
@@ -25,7 +26,7 @@ def classification_loss() -> keras.losses.Loss:
 
 def make_optimizer(
     name: str = "adam",
-    lr: float = 1e-3,
+    lr: float | keras.optimizers.schedules.LearningRateSchedule = 1e-3,
     *,
     clipnorm: float | None = None,
     clipvalue: float | None = None,
@@ -36,7 +37,8 @@ def make_optimizer(
 
     Args:
         name: ``"sgd"``, ``"momentum"`` (SGD with momentum 0.9), ``"adam"`` or ``"rmsprop"``.
-        lr: Learning rate (> 0).
+        lr: Learning rate (> 0), or a Keras ``LearningRateSchedule`` (e.g. a warm-up, chapter 20's
+            ``warmup.LinearWarmup``), used as given.
         clipnorm: Clip each variable's gradient to this norm.
         clipvalue: Clip each gradient entry to ``[-clipvalue, clipvalue]``.
         global_clipnorm: Clip all gradients together to this global norm.
@@ -51,8 +53,12 @@ def make_optimizer(
     """
     if name not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {name!r}")
-    if not lr > 0:
-        raise ValueError(f"lr must be > 0, got {lr}")
+    is_schedule = isinstance(lr, keras.optimizers.schedules.LearningRateSchedule)
+    is_number = isinstance(lr, numbers.Real) and not isinstance(lr, bool)  # NumPy's too
+    if not is_schedule and not (is_number and lr > 0):
+        raise ValueError(f"lr must be a number > 0 or a LearningRateSchedule, got {lr!r}")
+    if is_number:
+        lr = float(lr)  # Keras refuses a NumPy float
     clip = {"clipnorm": clipnorm, "clipvalue": clipvalue, "global_clipnorm": global_clipnorm}
     clip = {k: v for k, v in clip.items() if v is not None}
     if len(clip) > 1:
