@@ -58,6 +58,17 @@ def test_the_worker_measures_the_sick_network_as_the_package_probes_do():
     assert measured["updates"][0] < -6 and measured["updates"][-1] > -2.5  # both problems
 
 
+def test_the_fixs_probe_leaves_its_batch_norm_statistics_alone():
+    # The fix is trained from its initialisation, not from one probe step after it.
+    model = models.build_mlp(8, 64, activation="relu", batch_norm=True, input_dim=40)
+    before = [v.numpy() for v in model.non_trainable_variables]
+    (x, y), _ = doctor.lab_data()
+    rms = doctor.gradient_rms(model, x[:500], y[:500])
+    assert len(rms) == 9 and np.all(rms > 0)
+    for old, new in zip(before, model.non_trainable_variables, strict=True):
+        np.testing.assert_array_equal(old, new.numpy())
+
+
 def test_a_fix_is_trained_from_the_hidden_seeds_and_the_same_request_gives_the_same_runs():
     fix = models.build_mlp(8, 64, activation="relu", initializer="he_normal").to_json()
     request = {"model": fix, "optimizer": "momentum", "lr": 0.05, "seeds": [5, 6]}

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from vgrad_course import data, models, probes, training
 from vgrad_course.reference import InvalidInput
@@ -78,8 +77,11 @@ def sick_model(seed: int = 0) -> keras.Model:
 def gradient_rms(model: keras.Model, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """The RMS entry of ``dL/dW`` of every weight matrix, input side first, output last.
 
-    ``L`` is the batch-mean cross-entropy of the logits in training mode (the loss of a
-    training step); the weight matrices are the trainable variables named ``kernel``.
+    ``L`` is the batch-mean cross-entropy of the logits in training mode plus any
+    regularisation losses (the loss of a training step); the weight matrices are the trainable
+    variables named ``kernel``. Measured by :func:`vgrad_course.probes.layer_grad_norms`, which
+    leaves the model as it was (batch-norm statistics, dropout seeds): a fix is trained from
+    its initialisation, not from one probe step after it.
 
     Args:
         model: A built classifier returning logits.
@@ -91,13 +93,9 @@ def gradient_rms(model: keras.Model, x: np.ndarray, y: np.ndarray) -> np.ndarray
 
     Used in: "Graded exercises" (lab 3).
     """
+    norms = probes.layer_grad_norms(model, x, y, loss=training.classification_loss())
     kernels = [v for v in model.trainable_variables if v.name == "kernel" and len(v.shape) == 2]
-    loss_fn = training.classification_loss()
-    with tf.GradientTape() as tape:
-        loss = loss_fn(tf.constant(y), model(tf.constant(x), training=True))
-    grads = tape.gradient(loss, kernels)
-    zero = [tf.zeros_like(k) if g is None else g for g, k in zip(grads, kernels, strict=True)]
-    return np.array([float(tf.sqrt(tf.reduce_mean(tf.square(g)))) for g in zero])
+    return np.array([norms[k.path] / np.sqrt(np.prod(k.shape)) for k in kernels])
 
 
 def compile_for_lab(model: keras.Model, optimizer: str, lr: float) -> keras.Model:
